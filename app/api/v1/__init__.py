@@ -1,0 +1,9 @@
+"""The JSON API, version 1: bearer-token auth on every route."""
+
+from fastapi import APIRouter
+
+from app.api.v1 import accounts, connections, interfaces, runs
+
+router = APIRouter(prefix="/api/v1")
+for module in (accounts, connections, interfaces, runs):
+    router.include_router(module.router)

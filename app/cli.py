@@ -1,0 +1,168 @@
+"""The ``hubsync`` command: the operator's tool and the scripting contract."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.core import migrations
+from app.core.db import create_engine, create_session_factory, session_scope
+from app.core.errors import HubsyncError
+from app.core.settings import Settings, SettingsError, load_settings
+from app.models.enums import Role
+
+T = TypeVar("T")
+app = typer.Typer(
+    help="hubsync: integration hub between business systems and HubSpot.", no_args_is_help=True
+)
+tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(user_app, name="user")
+CLI_ACTOR = Actor.system("cli")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=1)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+
+
+async def _require_current_schema(settings: Settings) -> None:
+    try:
+        current = await migrations.current_revision(settings.database_url)
+    except Exception as exc:  # noqa: BLE001 - any connection failure ends the command
+        raise _fail(
+            f"the database at HUBSYNC_DATABASE_URL is unreachable ({type(exc).__name__})"
+        ) from None
+    if current != migrations.head_revision():
+        raise _fail(
+            f"the database schema is at {current or 'nothing'}, this version needs "
+            f"{migrations.head_revision()}: run `hubsync migrate` first"
+        )
+
+
+def _run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def main() -> T:
+        await _require_current_schema(settings)
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_scope(create_session_factory(engine)) as session:
+                return await work(session)
+        except HubsyncError as exc:
+            raise _fail(exc.message) from None
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to this version's schema."""
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    typer.echo(f"database schema at {migrations.head_revision()}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API, the UI and the webhook receiver."""
+    settings = _settings()
+    asyncio.run(_require_current_schema(settings))
+    _serve(settings, host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        server_header=False,
+        log_config=None,
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Set up the embedded demo (tenant and logins, printed here) and serve it."""
+    from app.demo import seed_demo
+
+    settings = _settings()
+    if settings.is_production():
+        raise _fail("the demo never runs with HUBSYNC_ENV=production")
+    migrations.upgrade(settings.database_url)
+    logins = _run_in_session(settings, seed_demo)
+    typer.echo(f"\nhubsync demo at http://{host}:{port}/ui/ (passwords are new on every start)")
+    for login in logins:
+        typer.echo(f"  {login.role:<9} {login.email:<32} {login.password}")
+    typer.echo("")
+    _serve(settings, host, port)
+
+
+@tenant_app.command("add")
+def tenant_add(
+    slug: Annotated[str, typer.Argument(help="Short URL-safe name, e.g. acme.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+) -> None:
+    """Create a tenant."""
+    from app.sync.tenants import create_tenant
+
+    async def work(session: AsyncSession) -> str:
+        tenant = await create_tenant(session, actor=CLI_ACTOR, slug=slug, name=name)
+        return str(tenant.id)
+
+    typer.echo(f"tenant {slug} created ({_run_in_session(_settings(), work)})")
+
+
+@user_app.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="The user's email address (their login).")],
+    role: Annotated[Role, typer.Option(help="operator, admin or viewer.")],
+    tenant: Annotated[str | None, typer.Option(help="Tenant slug (admins, viewers).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Create a user; the password comes from a prompt or stdin, never from the command line."""
+    from app.auth.users import create_user
+    from app.sync.tenants import get_tenant_by_slug
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def work(session: AsyncSession) -> str:
+        tenant_id = None
+        if tenant is not None:
+            tenant_id = (await get_tenant_by_slug(session, actor=CLI_ACTOR, slug=tenant)).id
+        user = await create_user(
+            session, actor=CLI_ACTOR, email=email, password=password, role=role, tenant_id=tenant_id
+        )
+        return user.email
+
+    typer.echo(f"user {_run_in_session(_settings(), work)} created as {role.value}")

@@ -1,0 +1,100 @@
+"""SQL for the domain's tenant-owned tables; every query is limited to a tenant scope."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from app.core.repository import RepositoryBase, TenantRepository
+from app.models import Connection, Interface, RunItem, SyncRun, Tenant
+from app.models.enums import ItemStatus
+
+
+class TenantsRepository(RepositoryBase[Tenant]):
+    """Tenants by slug or id."""
+
+    model = Tenant
+
+    async def get_by_slug(self, slug: str) -> Tenant | None:
+        """The tenant called ``slug``."""
+        return await self.get_one_or_none(select(Tenant).where(Tenant.slug == slug))
+
+    async def get_by_id(self, tenant_id: uuid.UUID) -> Tenant | None:
+        """The tenant with ``tenant_id``."""
+        return await self.session.get(Tenant, tenant_id)
+
+    async def list_all(self, only: uuid.UUID | None = None) -> Sequence[Tenant]:
+        """Every tenant by slug, or just ``only``."""
+        statement = select(Tenant).order_by(Tenant.slug)
+        if only is not None:
+            statement = statement.where(Tenant.id == only)
+        return await self.get_all(statement)
+
+
+class ConnectionRepository(TenantRepository[Connection]):
+    """Connections in a tenant scope."""
+
+    model = Connection
+
+    async def list(self) -> Sequence[Connection]:
+        """The scope's connections by name."""
+        return await self.get_all(self.select().order_by(Connection.name))
+
+
+class InterfaceRepository(TenantRepository[Interface]):
+    """Interfaces in a tenant scope."""
+
+    model = Interface
+
+    async def list(self) -> Sequence[Interface]:
+        """The scope's interfaces by name."""
+        return await self.get_all(self.select().order_by(Interface.name))
+
+
+class SyncRunRepository(TenantRepository[SyncRun]):
+    """Sync runs in a tenant scope, newest first."""
+
+    model = SyncRun
+
+    async def list(
+        self, *, interface_id: uuid.UUID | None = None, limit: int = 50
+    ) -> Sequence[SyncRun]:
+        """The newest runs, optionally of one interface."""
+        statement = self.select().order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
+        if interface_id is not None:
+            statement = statement.where(SyncRun.interface_id == interface_id)
+        return await self.get_all(statement.limit(limit))
+
+
+class RunItemRepository(TenantRepository[RunItem]):
+    """Per-record tasks of runs in a tenant scope."""
+
+    model = RunItem
+
+    async def list_for_run(self, run_id: uuid.UUID, *, limit: int = 100) -> Sequence[RunItem]:
+        """The first ``limit`` tasks of ``run_id``."""
+        statement = (
+            self.select()
+            .where(RunItem.run_id == run_id)
+            .order_by(RunItem.created_at, RunItem.id)
+            .limit(limit)
+        )
+        return await self.get_all(statement)
+
+
+class FailedItemRepository(TenantRepository[RunItem]):
+    """Open failed tasks in a tenant scope: the error log's rows."""
+
+    model = RunItem
+
+    async def list_open(self, *, limit: int = 100) -> Sequence[RunItem]:
+        """The newest failed, not yet resolved tasks."""
+        statement = (
+            self.select()
+            .where(RunItem.status == ItemStatus.failed)
+            .order_by(RunItem.created_at.desc(), RunItem.id.desc())
+            .limit(limit)
+        )
+        return await self.get_all(statement)

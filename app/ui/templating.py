@@ -1,0 +1,62 @@
+"""The Jinja2 environment and the one render helper for pages and htmx partials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader
+from jinja2_fragments.fastapi import Jinja2Blocks
+from starlette.responses import Response
+
+from app.ui import TEMPLATE_DIR
+from app.ui.formatting import swiss_datetime, swiss_number
+from app.ui.i18n import DEFAULT_LANGUAGE, language_tag, translations
+
+templates = Jinja2Blocks(
+    env=Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, extensions=["jinja2.ext.i18n"]
+    )
+)
+templates.env.filters["datetime"] = swiss_datetime
+templates.env.filters["number"] = swiss_number
+LANGUAGE_COOKIE = "hubsync_lang"
+
+
+def is_partial(request: Request) -> bool:
+    """Whether htmx asked for a fragment rather than a whole page."""
+    return request.headers.get("HX-Request-Type") == "partial"
+
+
+def request_language(request: Request) -> str:
+    """The UI language: the language cookie, else German."""
+    language = request.cookies.get(LANGUAGE_COOKIE, DEFAULT_LANGUAGE)
+    return language if language in ("de", "en") else DEFAULT_LANGUAGE
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    block: str | None = None,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render a page, or only ``block`` of it for a partial htmx request."""
+    language = request_language(request)
+    gettext_ = translations(language)
+    context = {
+        "lang_tag": language_tag(language),
+        "_": gettext_.gettext,
+        "gettext": gettext_.gettext,
+        "ngettext": gettext_.ngettext,
+        **context,
+    }
+    part = block if block and is_partial(request) else None
+    response: Response = templates.TemplateResponse(
+        request, name, context, status_code=status_code, headers=headers, block_name=part
+    )
+    response.headers["Vary"] = "HX-Request, HX-Request-Type, Cookie"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,54 @@
+"""The per-process state the web layer shares: settings, database, keys, templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.auth.credentials import CredentialKeys
+from app.auth.sessions import SessionPolicy
+from app.auth.throttle import ThrottlePolicy
+from app.core.db import SessionFactory, create_engine, create_session_factory
+from app.core.secrets_box import SecretBox
+from app.core.settings import Settings
+
+CSRF_COOKIE = "hubsync_csrf"
+
+
+@dataclass(frozen=True, slots=True)
+class WebState:
+    """Everything a request handler needs from the process, built once at start-up."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: SessionFactory
+    keys: CredentialKeys
+    secret_box: SecretBox
+    session_policy: SessionPolicy
+
+    @classmethod
+    def build(cls, settings: Settings) -> WebState:
+        """Create the engine and derive every key from the settings."""
+        engine = create_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            session_factory=create_session_factory(engine),
+            keys=CredentialKeys.from_master(settings.secret_keys[0]),
+            secret_box=SecretBox(settings.secret_keys),
+            session_policy=SessionPolicy(
+                idle=timedelta(minutes=settings.session_idle_minutes),
+                absolute=timedelta(hours=settings.session_absolute_hours),
+                throttle=ThrottlePolicy(
+                    max_failures=settings.login_max_failures,
+                    window=timedelta(minutes=settings.login_failure_window_minutes),
+                ),
+            ),
+        )
+
+
+def cookie_name(settings: Settings) -> str:
+    """The session cookie's name: ``__Host-`` prefixed whenever cookies are Secure."""
+    return "__Host-hubsync_session" if settings.secure_cookies else "hubsync_session"
