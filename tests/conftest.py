@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import io
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -39,7 +41,7 @@ async def database_url(
 
 
 def make_settings(database_url: str, var_dir: Path, **overrides: object) -> Settings:
-    """Test settings: fixed secret key, no .env file, the given database."""
+    """Test settings: fixed secret key, the given database, nothing read from the env."""
     values: dict[str, object] = {
         "env": Environment.test,
         "database_url": database_url,
@@ -47,7 +49,7 @@ def make_settings(database_url: str, var_dir: Path, **overrides: object) -> Sett
         "var_dir": var_dir,
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings.model_validate(values)
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +92,9 @@ async def db(web: WebState) -> AsyncIterator[AsyncSession]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say how many database tests passed on each backend."""
     passed = terminalreporter.stats.get("passed", [])
-    counts = {b: sum(1 for r in passed if f"[{b}" in r.nodeid or f"-{b}" in r.nodeid)
-              for b in BACKENDS}
+    counts = {
+        b: sum(1 for r in passed if f"[{b}" in r.nodeid or f"-{b}" in r.nodeid) for b in BACKENDS
+    }
     terminalreporter.write_line(
         "database tests passed: " + ", ".join(f"{b} {n}" for b, n in counts.items())
     )
@@ -101,3 +104,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 async def world(db: AsyncSession) -> World:
     """Tenants A and B with users, tokens, connections, interfaces and runs, plus an operator."""
     return await build_world(db)
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """Everything hubsync logs during the test, at DEBUG, rendered as in production."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(root.handlers[0].formatter if root.handlers else None)
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler.stream
+    root.removeHandler(handler)
+    root.setLevel(level)

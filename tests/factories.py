@@ -33,12 +33,11 @@ PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
 
 
-async def add_user(
-    db: AsyncSession, *, email: str, role: Role, tenant: Tenant | None
-) -> User:
+async def add_user(db: AsyncSession, *, email: str, role: Role, tenant: Tenant | None) -> User:
     """A user whose password is ``PASSWORD`` (hashed once per test session)."""
-    user = User(email=email, password_hash=PASSWORD_HASH, role=role,
-                tenant_id=tenant.id if tenant else None)
+    user = User(
+        email=email, password_hash=PASSWORD_HASH, role=role, tenant_id=tenant.id if tenant else None
+    )
     db.add(user)
     await db.flush()
     return user
@@ -47,8 +46,15 @@ async def add_user(
 async def add_token(db: AsyncSession, user: User) -> str:
     """An API token for ``user``; returns its value."""
     value = new_api_token()
-    db.add(ApiToken(user_id=user.id, tenant_id=user.tenant_id, name="test", prefix=value[:10],
-                    token_hash=sha256_hex(value)))
+    db.add(
+        ApiToken(
+            user_id=user.id,
+            tenant_id=user.tenant_id,
+            name="test",
+            prefix=value[:10],
+            token_hash=sha256_hex(value),
+        )
+    )
     await db.flush()
     return value
 
@@ -86,33 +92,68 @@ async def build_tenant(db: AsyncSession, slug: str) -> TenantWorld:
     db.add(tenant)
     await db.flush()
     admin = await add_user(db, email=f"admin@{slug}.example.com", role=Role.admin, tenant=tenant)
-    viewer = await add_user(db, email=f"viewer@{slug}.example.com", role=Role.viewer,
-                            tenant=tenant)
-    source = Connection(tenant_id=tenant.id, name="erp", kind=ConnectionKind.source,
-                        connector="sql", config={"url_host": "erp.example.com"})
-    hubspot = Connection(tenant_id=tenant.id, name="hubspot", kind=ConnectionKind.hubspot,
-                         connector="hubspot", config={}, hub_id=1000 + len(slug))
+    viewer = await add_user(db, email=f"viewer@{slug}.example.com", role=Role.viewer, tenant=tenant)
+    source = Connection(
+        tenant_id=tenant.id,
+        name="erp",
+        kind=ConnectionKind.source,
+        connector="sql",
+        config={"url_host": "erp.example.com"},
+    )
+    hubspot = Connection(
+        tenant_id=tenant.id,
+        name="hubspot",
+        kind=ConnectionKind.hubspot,
+        connector="hubspot",
+        config={},
+        hub_id=1000 + len(slug),
+    )
     db.add_all([source, hubspot])
     await db.flush()
-    interface = Interface(tenant_id=tenant.id, name=f"{slug}-companies",
-                          source_connection_id=source.id, hubspot_connection_id=hubspot.id)
+    interface = Interface(
+        tenant_id=tenant.id,
+        name=f"{slug}-companies",
+        source_connection_id=source.id,
+        hubspot_connection_id=hubspot.id,
+    )
     db.add(interface)
     await db.flush()
-    run = SyncRun(tenant_id=tenant.id, interface_id=interface.id, trigger=RunTrigger.schedule,
-                  status=RunStatus.warning, counts={"companies": {"create": 1, "failed": 1}})
+    run = SyncRun(
+        tenant_id=tenant.id,
+        interface_id=interface.id,
+        trigger=RunTrigger.schedule,
+        status=RunStatus.warning,
+        counts={"companies": {"create": 1, "failed": 1}},
+    )
     db.add(run)
     await db.flush()
-    item = RunItem(tenant_id=tenant.id, run_id=run.id, interface_id=interface.id,
-                   object_name="companies", direction=SyncDirection.to_hubspot,
-                   action=ItemAction.create, status=ItemStatus.failed, source_key="K-1",
-                   error_message="Property values were not valid", http_status=400,
-                   error_category=ErrorCategory.data, payload={"name": "ACME"})
+    item = RunItem(
+        tenant_id=tenant.id,
+        run_id=run.id,
+        interface_id=interface.id,
+        object_name="companies",
+        direction=SyncDirection.to_hubspot,
+        action=ItemAction.create,
+        status=ItemStatus.failed,
+        source_key="K-1",
+        error_message="Property values were not valid",
+        http_status=400,
+        error_category=ErrorCategory.data,
+        payload={"name": "ACME"},
+    )
     db.add(item)
     await db.flush()
     return TenantWorld(
-        tenant=tenant, admin=admin, viewer=viewer,
-        admin_token=await add_token(db, admin), viewer_token=await add_token(db, viewer),
-        source=source, hubspot=hubspot, interface=interface, run=run, item=item,
+        tenant=tenant,
+        admin=admin,
+        viewer=viewer,
+        admin_token=await add_token(db, admin),
+        viewer_token=await add_token(db, viewer),
+        source=source,
+        hubspot=hubspot,
+        interface=interface,
+        run=run,
+        item=item,
     )
 
 

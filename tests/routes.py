@@ -20,9 +20,7 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def api_operations(app: FastAPI) -> list[tuple[str, str]]:
     """(METHOD, path) of every documented operation."""
     return sorted(
-        (method.upper(), path)
-        for path, item in app.openapi()["paths"].items()
-        for method in item
+        (method.upper(), path) for path, item in app.openapi()["paths"].items() for method in item
     )
 
 
@@ -32,5 +30,5 @@ def ui_operations() -> list[tuple[str, str]]:
         (method, route.path)
         for route in ui_router.routes
         if isinstance(route, APIRoute)
-        for method in route.methods
+        for method in route.methods or ()
     )

@@ -108,12 +108,16 @@ async def login(
         )
     except TooManyRequests as exc:
         return _login_failed(
-            request, state, email, next, exc.message, 429, {"Retry-After": str(exc.retry_after)}
+            request,
+            state,
+            email,
+            next,
+            TOO_MANY_ATTEMPTS,
+            429,
+            {"Retry-After": str(exc.retry_after)},
         )
     if signed_in is None:
-        return _login_failed(
-            request, state, email, next, "Email or password is incorrect.", 401, {}
-        )
+        return _login_failed(request, state, email, next, WRONG_CREDENTIALS, 401, {})
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         cookie_name(state.settings),

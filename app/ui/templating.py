@@ -11,16 +11,22 @@ from starlette.responses import Response
 
 from app.ui import TEMPLATE_DIR
 from app.ui.formatting import swiss_datetime, swiss_number
-from app.ui.i18n import DEFAULT_LANGUAGE, language_tag, translations
+from app.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_tag, translations
 
-templates = Jinja2Blocks(
-    env=Environment(
+LANGUAGE_COOKIE = "hubsync_lang"
+
+
+def _templates_for(language: str) -> Jinja2Blocks:
+    env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, extensions=["jinja2.ext.i18n"]
     )
-)
-templates.env.filters["datetime"] = swiss_datetime
-templates.env.filters["number"] = swiss_number
-LANGUAGE_COOKIE = "hubsync_lang"
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["datetime"] = swiss_datetime
+    env.filters["number"] = swiss_number
+    return Jinja2Blocks(env=env)
+
+
+TEMPLATES = {language: _templates_for(language) for language in LANGUAGES}
 
 
 def is_partial(request: Request) -> bool:
@@ -31,7 +37,7 @@ def is_partial(request: Request) -> bool:
 def request_language(request: Request) -> str:
     """The UI language: the language cookie, else German."""
     language = request.cookies.get(LANGUAGE_COOKIE, DEFAULT_LANGUAGE)
-    return language if language in ("de", "en") else DEFAULT_LANGUAGE
+    return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def render(
@@ -45,16 +51,9 @@ def render(
 ) -> Response:
     """Render a page, or only ``block`` of it for a partial htmx request."""
     language = request_language(request)
-    gettext_ = translations(language)
-    context = {
-        "lang_tag": language_tag(language),
-        "_": gettext_.gettext,
-        "gettext": gettext_.gettext,
-        "ngettext": gettext_.ngettext,
-        **context,
-    }
+    context = {"lang_tag": language_tag(language), **context}
     part = block if block and is_partial(request) else None
-    response: Response = templates.TemplateResponse(
+    response: Response = TEMPLATES[language].TemplateResponse(
         request, name, context, status_code=status_code, headers=headers, block_name=part
     )
     response.headers["Vary"] = "HX-Request, HX-Request-Type, Cookie"

@@ -35,9 +35,7 @@ async def test_readyz_refuses_an_unmigrated_database(
 
 
 async def test_readyz_reports_an_unreachable_database(settings: Settings) -> None:
-    unreachable = make_settings(
-        "postgresql+asyncpg://nobody@127.0.0.1:1/none", settings.var_dir
-    )
+    unreachable = make_settings("postgresql+asyncpg://nobody@127.0.0.1:1/none", settings.var_dir)
     app = create_app(unreachable)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
         response = await c.get("/readyz")

@@ -38,7 +38,9 @@ def ids_of(world_tenant: object, world: World) -> dict[str, uuid.UUID]:
 async def row_counts(db: AsyncSession) -> dict[str, int]:
     counts = {}
     for model in (Tenant, User, Connection, Interface):
-        counts[model.__name__] = (await db.execute(select(func.count()).select_from(model))).scalar_one()
+        counts[model.__name__] = (
+            await db.execute(select(func.count()).select_from(model))
+        ).scalar_one()
     return counts
 
 
@@ -61,33 +63,46 @@ async def test_every_api_route_with_an_id_hides_other_tenants(
 
 async def test_own_tenant_objects_are_found(client: httpx.AsyncClient, world: World) -> None:
     headers = bearer(world.a.viewer_token)
-    for url in (f"/api/v1/tenants/{world.a.tenant.id}", f"/api/v1/connections/{world.a.source.id}",
-                f"/api/v1/interfaces/{world.a.interface.id}", f"/api/v1/runs/{world.a.run.id}",
-                f"/api/v1/runs/{world.a.run.id}/items"):
+    for url in (
+        f"/api/v1/tenants/{world.a.tenant.id}",
+        f"/api/v1/connections/{world.a.source.id}",
+        f"/api/v1/interfaces/{world.a.interface.id}",
+        f"/api/v1/runs/{world.a.run.id}",
+        f"/api/v1/runs/{world.a.run.id}/items",
+    ):
         response = await client.get(url, headers=headers)
         assert response.status_code == 200, (url, response.text)
 
 
 async def test_lists_show_only_own_tenant(client: httpx.AsyncClient, world: World) -> None:
     headers = bearer(world.b.admin_token)
-    for url, own_id in (("/api/v1/tenants", world.b.tenant.id),
-                        ("/api/v1/connections", world.b.source.id),
-                        ("/api/v1/interfaces", world.b.interface.id),
-                        ("/api/v1/runs", world.b.run.id)):
+    for url, own_id in (
+        ("/api/v1/tenants", world.b.tenant.id),
+        ("/api/v1/connections", world.b.source.id),
+        ("/api/v1/interfaces", world.b.interface.id),
+        ("/api/v1/runs", world.b.run.id),
+    ):
         ids = {row["id"] for row in (await client.get(url, headers=headers)).json()}
         assert str(own_id) in ids, url
-        assert not ids & {str(world.a.tenant.id), str(world.a.source.id),
-                          str(world.a.interface.id), str(world.a.run.id)}, url
+        assert not ids & {
+            str(world.a.tenant.id),
+            str(world.a.source.id),
+            str(world.a.interface.id),
+            str(world.a.run.id),
+        }, url
     users = (await client.get("/api/v1/users", headers=headers)).json()
-    assert {u["email"] for u in users} == {"admin@tenant-b.example.com",
-                                            "viewer@tenant-b.example.com"}
+    assert {u["email"] for u in users} == {
+        "admin@tenant-b.example.com",
+        "viewer@tenant-b.example.com",
+    }
 
 
 async def test_operator_sees_every_tenant(client: httpx.AsyncClient, world: World) -> None:
     headers = bearer(world.operator_token)
     for tenant_world in (world.a, world.b):
-        response = await client.get(f"/api/v1/interfaces/{tenant_world.interface.id}",
-                                    headers=headers)
+        response = await client.get(
+            f"/api/v1/interfaces/{tenant_world.interface.id}", headers=headers
+        )
         assert response.status_code == 200
 
 
@@ -95,9 +110,14 @@ async def test_tenant_id_in_body_cannot_move_a_user_to_another_tenant(
     client: httpx.AsyncClient, world: World, db: AsyncSession
 ) -> None:
     response = await client.post(
-        "/api/v1/users", headers=bearer(world.b.admin_token),
-        json={"email": "intruder@example.com", "password": "a long enough password",
-              "role": "viewer", "tenant_id": str(world.a.tenant.id)},
+        "/api/v1/users",
+        headers=bearer(world.b.admin_token),
+        json={
+            "email": "intruder@example.com",
+            "password": "a long enough password",
+            "role": "viewer",
+            "tenant_id": str(world.a.tenant.id),
+        },
     )
     assert response.status_code == 201
     assert response.json()["tenant_id"] == str(world.b.tenant.id)
@@ -107,18 +127,20 @@ async def test_interface_cannot_join_connections_of_two_tenants(
     client: httpx.AsyncClient, world: World, db: AsyncSession
 ) -> None:
     response = await client.post(
-        "/api/v1/interfaces", headers=bearer(world.operator_token),
-        json={"name": "mixed", "source_connection_id": str(world.a.source.id),
-              "hubspot_connection_id": str(world.b.hubspot.id)},
+        "/api/v1/interfaces",
+        headers=bearer(world.operator_token),
+        json={
+            "name": "mixed",
+            "source_connection_id": str(world.a.source.id),
+            "hubspot_connection_id": str(world.b.hubspot.id),
+        },
     )
     assert response.status_code == 404
     count = (await db.execute(select(func.count()).select_from(Interface))).scalar_one()
     assert count == 2
 
 
-async def test_session_scope_hook_blocks_unfiltered_queries(
-    web_app: FastAPI, world: World
-) -> None:
+async def test_session_scope_hook_blocks_unfiltered_queries(web_app: FastAPI, world: World) -> None:
     """Defence in depth: even a query that forgets the tenant filter sees one tenant only."""
     from app.core.tenancy import TenantScope, bind_scope
 

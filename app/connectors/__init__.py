@@ -1,0 +1,1 @@
+"""Connectors to third-party systems and HubSpot; unaware of the web and the database."""
