@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -24,7 +25,9 @@ app = typer.Typer(
 tenant_app = typer.Typer(help="Manage tenants.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
+secrets_app = typer.Typer(help="Manage the keys that encrypt stored secrets.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.add_typer(secrets_app, name="secrets")
 CLI_ACTOR = Actor.system("cli")
 
 
@@ -73,8 +76,18 @@ def _run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable
 def migrate() -> None:
     """Apply database migrations up to this version's schema."""
     settings = _settings()
-    migrations.upgrade(settings.database_url)
+    _upgrade(settings)
     typer.echo(f"database schema at {migrations.head_revision()}")
+
+
+def _upgrade(settings: Settings) -> None:
+    try:
+        migrations.upgrade(settings.database_url)
+    except (OSError, SQLAlchemyError) as exc:
+        raise _fail(
+            f"migrating the database at HUBSYNC_DATABASE_URL failed ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]})"
+        ) from None
 
 
 @app.command()
@@ -114,7 +127,7 @@ def demo(
     settings = _settings()
     if settings.is_production():
         raise _fail("the demo never runs with HUBSYNC_ENV=production")
-    migrations.upgrade(settings.database_url)
+    _upgrade(settings)
     logins = _run_in_session(settings, seed_demo)
     typer.echo(f"\nhubsync demo at http://{host}:{port}/ui/ (passwords are new on every start)")
     for login in logins:
@@ -166,3 +179,22 @@ def user_add(
         return user.email
 
     typer.echo(f"user {_run_in_session(_settings(), work)} created as {role.value}")
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt all stored secrets under the newest key of HUBSYNC_SECRET_KEY.
+
+    Put the new key first in HUBSYNC_SECRET_KEY (keeping the old one after it),
+    run this, then drop the old key.
+    """
+    from app.core.secrets_box import SecretBox
+    from app.sync.connections import rotate_connection_secrets
+
+    settings = _settings()
+    box = SecretBox(settings.secret_keys)
+
+    async def work(session: AsyncSession) -> int:
+        return await rotate_connection_secrets(session, actor=CLI_ACTOR, box=box)
+
+    typer.echo(f"re-encrypted the secrets of {_run_in_session(settings, work)} connection(s)")

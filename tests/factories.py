@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,9 +19,12 @@ from app.models import (
     Tenant,
     User,
 )
+from app.models.base import utcnow
 from app.models.enums import (
     ConnectionKind,
     ErrorCategory,
+    Health,
+    InterfaceState,
     ItemAction,
     ItemStatus,
     Role,
@@ -115,6 +119,11 @@ async def build_tenant(db: AsyncSession, slug: str) -> TenantWorld:
         name=f"{slug}-companies",
         source_connection_id=source.id,
         hubspot_connection_id=hubspot.id,
+        state=InterfaceState.active,
+        health=Health.warning,
+        health_reason="1 record failed in the last run",
+        last_run_at=utcnow(),
+        next_run_at=utcnow() + timedelta(minutes=15),
     )
     db.add(interface)
     await db.flush()

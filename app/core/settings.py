@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/hubsync.db"
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+MIN_SECRET_KEY_LENGTH = 16
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "development"})
 
 
@@ -113,7 +114,9 @@ class Settings(BaseSettings):
         """The master secrets, newest first (comma-separated in HUBSYNC_SECRET_KEY)."""
         keys = [k.strip() for k in self.secret_key.split(",") if k.strip()]
         if keys:
-            if any(k.lower() in PLACEHOLDER_SECRETS or len(k) < 16 for k in keys):
+            if any(
+                k.lower() in PLACEHOLDER_SECRETS or len(k) < MIN_SECRET_KEY_LENGTH for k in keys
+            ):
                 raise SettingsError(
                     "HUBSYNC_SECRET_KEY holds a placeholder or a key shorter than 16 characters"
                 )
@@ -127,7 +130,13 @@ class Settings(BaseSettings):
     def _generated_secret_key(self) -> str:
         path = self.var_dir / "secret_key"
         if path.exists():
-            return path.read_text(encoding="utf-8").strip()
+            key = path.read_text(encoding="utf-8").strip()
+            if len(key) < MIN_SECRET_KEY_LENGTH:
+                raise SettingsError(
+                    f"{path} holds no usable key; delete it to generate a new one "
+                    "(secrets stored with the old key can then no longer be read)"
+                )
+            return key
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(48)
         path.write_text(key + "\n", encoding="utf-8")

@@ -97,6 +97,24 @@ def open_connection_secrets(connection: Connection, box: SecretBox) -> dict[str,
     return data
 
 
+async def rotate_connection_secrets(session: AsyncSession, *, actor: Actor, box: SecretBox) -> int:
+    """Re-encrypt every stored connection secret under the newest key; returns the count."""
+    actor.require(Permission.manage_connections)
+    rotated = 0
+    for connection in await ConnectionRepository.scoped(session, actor.scope).list_with_secrets():
+        assert connection.secrets_encrypted is not None  # noqa: S101 - selected for it
+        connection.secrets_encrypted = box.rotate(connection.secrets_encrypted)
+        rotated += 1
+    await record_audit(
+        session,
+        action="secrets.rotate",
+        actor_label=actor.label,
+        actor_id=actor.user_id,
+        details={"connections": rotated},
+    )
+    return rotated
+
+
 def _store_secrets(connection: Connection, box: SecretBox, secrets: dict[str, Any]) -> None:
     connection.secrets_encrypted = box.encrypt(str(connection.id), secrets)
     connection.secrets_set_at = utcnow()

@@ -42,6 +42,12 @@ class ConnectionRepository(TenantRepository[Connection]):
         """The scope's connections by name."""
         return await self.get_all(self.select().order_by(Connection.name))
 
+    async def list_with_secrets(self) -> Sequence[Connection]:
+        """The scope's connections that hold encrypted credentials."""
+        return await self.get_all(
+            self.select().where(Connection.secrets_encrypted.is_not(None)).order_by(Connection.id)
+        )
+
 
 class InterfaceRepository(TenantRepository[Interface]):
     """Interfaces in a tenant scope."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import httpx
@@ -183,3 +184,16 @@ class TestSessions:
         )
         assert response.status_code == 401
         assert response.headers["hx-redirect"] == "/ui/login?next=/ui/runs"
+
+
+async def test_sign_in_logs_neither_password_nor_email(
+    client: httpx.AsyncClient, world: World, captured_logs: io.StringIO
+) -> None:
+    canary = "canary-password-9d2f71"
+    await post_login(client, world.a.admin.email, canary)
+    await post_login(client, world.a.admin.email)
+    logs = captured_logs.getvalue()
+    assert "path=/ui/login" in logs or '"path": "/ui/login"' in logs
+    assert canary not in logs
+    assert world.a.admin.email not in logs
+    assert PASSWORD not in logs

@@ -87,3 +87,24 @@ async def test_root_redirects_to_the_ui(client: httpx.AsyncClient) -> None:
     response = await client.get("/")
     assert response.status_code == 307
     assert response.headers["location"] == "/ui/"
+
+
+async def test_unknown_ui_path_gets_the_html_error_page(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    await sign_in(client, world.a.admin.email)
+    response = await client.get("/ui/does-not-exist")
+    assert response.status_code == 404
+    assert "text/html" in response.headers["content-type"]
+    assert "<h1>Etwas ist schiefgelaufen (404)</h1>" in response.text
+    api = await client.get("/api/v1/does-not-exist")
+    assert api.status_code == 404
+    assert api.json() == {"detail": "Not Found"}
+
+
+async def test_dashboard_shows_health_and_next_run(client: httpx.AsyncClient, world: World) -> None:
+    await sign_in(client, world.a.admin.email)
+    text = (await client.get("/ui/")).text
+    assert 'data-status="warning"' in text
+    assert "1 record failed in the last run" in text
+    assert "<time datetime=" in text

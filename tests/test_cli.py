@@ -1,0 +1,314 @@
+"""The ``hubsync`` command against a fresh SQLite file database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from typer.testing import CliRunner, Result
+
+import app.cli
+from app.cli import app as cli_app
+from app.core import migrations
+
+SECRET_KEY = "cli-test-secret-key-0123456789"
+PASSWORD = "a good long password"
+
+
+@pytest.fixture
+def db_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A fresh SQLite database file; no HUBSYNC_* of this machine and no .env leak in."""
+    for name in list(os.environ):
+        if name.upper().startswith("HUBSYNC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "hubsync.db"
+    monkeypatch.setenv("HUBSYNC_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("HUBSYNC_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("HUBSYNC_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUBSYNC_ENV", "test")
+    return path
+
+
+@pytest.fixture
+def no_server(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Record instead of starting uvicorn, so a wrong ``serve`` cannot hang the run."""
+    started: list[tuple[str, int]] = []
+
+    def fake_serve(_settings: object, host: str, port: int) -> None:
+        started.append((host, port))
+
+    monkeypatch.setattr(app.cli, "_serve", fake_serve)
+    return started
+
+
+def invoke(args: list[str], stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli_app, args, input=stdin)
+
+
+def query(path: Path, sql: str, *params: str) -> list[tuple[object, ...]]:
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def migrated(db_file: Path) -> Path:
+    result = invoke(["migrate"])
+    assert result.exit_code == 0, result.output
+    return db_file
+
+
+@pytest.fixture
+def acme(migrated: Path) -> Path:
+    result = invoke(["tenant", "add", "acme", "--name", "Acme AG"])
+    assert result.exit_code == 0, result.output
+    return migrated
+
+
+def test_migrate_brings_the_schema_to_head(db_file: Path) -> None:
+    result = invoke(["migrate"])
+    assert result.exit_code == 0, result.output
+    head = migrations.head_revision()
+    assert head is not None
+    assert head in result.stdout
+    assert query(db_file, "SELECT version_num FROM alembic_version") == [(head,)]
+    again = invoke(["migrate"])
+    assert again.exit_code == 0, again.output
+
+
+def test_tenant_add_creates_the_tenant(migrated: Path) -> None:
+    result = invoke(["tenant", "add", "acme", "--name", "Acme AG"])
+    assert result.exit_code == 0, result.output
+    assert "tenant acme created" in result.stdout
+    assert query(migrated, "SELECT slug, name FROM tenants") == [("acme", "Acme AG")]
+
+
+def test_duplicate_tenant_slug_fails_clearly(acme: Path) -> None:
+    result = invoke(["tenant", "add", "acme", "--name", "Another Acme"])
+    assert result.exit_code == 1
+    assert "error:" in result.stderr
+    assert "'acme' exists already" in result.stderr
+    assert "Traceback" not in result.output
+    assert query(acme, "SELECT name FROM tenants") == [("Acme AG",)]
+
+
+def test_invalid_tenant_slug_fails(migrated: Path) -> None:
+    result = invoke(["tenant", "add", "Not A Slug", "--name", "Acme AG"])
+    assert result.exit_code == 1
+    assert "slug must be" in result.stderr
+    assert query(migrated, "SELECT count(*) FROM tenants") == [(0,)]
+
+
+def test_user_add_with_password_on_stdin_stores_an_argon2id_hash(acme: Path) -> None:
+    result = invoke(
+        [
+            "user",
+            "add",
+            "admin@acme.example.com",
+            "--role",
+            "admin",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        stdin=PASSWORD + "\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "user admin@acme.example.com created as admin" in result.stdout
+    assert PASSWORD not in result.output
+    rows = query(
+        acme,
+        "SELECT u.password_hash, u.role, t.slug FROM users u JOIN tenants t ON t.id = u.tenant_id "
+        "WHERE u.email = ?",
+        "admin@acme.example.com",
+    )
+    assert len(rows) == 1
+    stored, role, slug = rows[0]
+    assert isinstance(stored, str)
+    assert (role, slug) == ("admin", "acme")
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+    assert PasswordHasher().verify(stored, PASSWORD)
+
+
+def test_user_add_refuses_a_short_password(acme: Path) -> None:
+    result = invoke(
+        [
+            "user",
+            "add",
+            "viewer@acme.example.com",
+            "--role",
+            "viewer",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        stdin="short\n",
+    )
+    assert result.exit_code == 1
+    assert "password must have at least" in result.stderr
+    assert query(acme, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_user_add_refuses_an_operator_with_a_tenant(acme: Path) -> None:
+    result = invoke(
+        [
+            "user",
+            "add",
+            "ops@integrator.example.com",
+            "--role",
+            "operator",
+            "--tenant",
+            "acme",
+            "--password-stdin",
+        ],
+        stdin=PASSWORD + "\n",
+    )
+    assert result.exit_code == 1
+    assert "operators belong to no tenant" in result.stderr
+    assert query(acme, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_user_add_refuses_an_unknown_tenant(migrated: Path) -> None:
+    result = invoke(
+        [
+            "user",
+            "add",
+            "admin@nowhere.example.com",
+            "--role",
+            "admin",
+            "--tenant",
+            "nowhere",
+            "--password-stdin",
+        ],
+        stdin=PASSWORD + "\n",
+    )
+    assert result.exit_code == 1
+    assert "'nowhere' not found" in result.stderr
+    assert query(migrated, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_user_add_prompts_for_the_password_twice(migrated: Path) -> None:
+    result = invoke(
+        ["user", "add", "ops@integrator.example.com", "--role", "operator"],
+        stdin=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "user ops@integrator.example.com created as operator" in result.stdout
+    assert "Password" in result.output
+    assert PASSWORD not in result.output
+    rows = query(
+        migrated,
+        "SELECT password_hash, tenant_id FROM users WHERE email = ?",
+        "ops@integrator.example.com",
+    )
+    assert len(rows) == 1
+    stored, tenant_id = rows[0]
+    assert isinstance(stored, str)
+    assert tenant_id is None
+    assert stored.startswith("$argon2id$")
+    assert PasswordHasher().verify(stored, PASSWORD)
+
+
+def test_user_add_prompt_repeats_on_mismatch(migrated: Path) -> None:
+    other = "a different long password"
+    result = invoke(
+        ["user", "add", "ops@integrator.example.com", "--role", "operator"],
+        stdin=f"{PASSWORD}\n{other}\n{other}\n{other}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "do not match" in result.output
+    (stored,) = query(migrated, "SELECT password_hash FROM users")[0]
+    assert isinstance(stored, str)
+    assert PasswordHasher().verify(stored, other)
+
+
+def test_commands_refuse_an_unmigrated_database(db_file: Path) -> None:
+    result = invoke(["tenant", "add", "acme", "--name", "Acme AG"])
+    assert result.exit_code == 1
+    assert "hubsync migrate" in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(
+    db_file: Path, no_server: list[tuple[str, int]]
+) -> None:
+    result = invoke(["serve"])
+    assert result.exit_code == 1
+    assert "hubsync migrate" in result.stderr
+    assert no_server == []
+
+
+def test_serve_starts_on_a_migrated_database(
+    migrated: Path, no_server: list[tuple[str, int]]
+) -> None:
+    result = invoke(["serve", "--host", "127.0.0.1", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert no_server == [("127.0.0.1", 8123)]
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://x"], ids=["garbage", "mysql"])
+def test_serve_refuses_a_malformed_database_url(
+    monkeypatch: pytest.MonkeyPatch, db_file: Path, no_server: list[tuple[str, int]], url: str
+) -> None:
+    monkeypatch.setenv("HUBSYNC_DATABASE_URL", url)
+    result = invoke(["serve"])
+    assert result.exit_code == 1
+    assert "HUBSYNC_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.output
+    assert no_server == []
+    assert not db_file.exists()
+
+
+def test_migrate_refuses_a_malformed_database_url(
+    monkeypatch: pytest.MonkeyPatch, db_file: Path
+) -> None:
+    monkeypatch.setenv("HUBSYNC_DATABASE_URL", "not a url")
+    result = invoke(["migrate"])
+    assert result.exit_code == 1
+    assert "HUBSYNC_DATABASE_URL" in result.stderr
+
+
+def test_migrate_reports_an_unreachable_database(
+    monkeypatch: pytest.MonkeyPatch, db_file: Path
+) -> None:
+    monkeypatch.setenv("HUBSYNC_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    result = invoke(["migrate"])
+    assert result.exit_code == 1
+    assert "HUBSYNC_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_secrets_rotate_re_encrypts_under_the_new_key(
+    monkeypatch: pytest.MonkeyPatch, acme: Path
+) -> None:
+    """Rotation keeps every secret readable with the new key alone."""
+    from app.core.secrets_box import SecretBox
+
+    old_box = SecretBox([SECRET_KEY])
+    token = old_box.encrypt("c0ffee00-0000-4000-8000-000000000001", {"password": "pw"})
+    tenant_id = query(acme, "SELECT id FROM tenants")[0][0]
+    connection = sqlite3.connect(acme)
+    connection.execute(
+        "INSERT INTO connections (id, tenant_id, name, kind, connector, config, "
+        "secrets_encrypted, created_at, modified_at) VALUES "
+        "('c0ffee00000040008000000000000001', ?, 'erp', 'source', 'sql', '{}', ?, "
+        "'2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        (tenant_id, token),
+    )
+    connection.commit()
+    connection.close()
+    new_key = "a-brand-new-master-key-0123456789"
+    monkeypatch.setenv("HUBSYNC_SECRET_KEY", f"{new_key},{SECRET_KEY}")
+    result = invoke(["secrets", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "1 connection" in result.stdout
+    rotated = str(query(acme, "SELECT secrets_encrypted FROM connections")[0][0])
+    assert rotated != token
+    box = SecretBox([new_key])
+    assert box.decrypt("c0ffee00-0000-4000-8000-000000000001", rotated) == {"password": "pw"}
