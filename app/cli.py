@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import warnings
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -37,10 +38,15 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        try:
+            settings = load_settings()
+        except SettingsError as exc:
+            raise _fail(str(exc)) from None
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    return settings
 
 
 async def _require_current_schema(settings: Settings) -> None:
@@ -131,7 +137,7 @@ def demo(
     logins = _run_in_session(settings, seed_demo)
     typer.echo(f"\nhubsync demo at http://{host}:{port}/ui/ (passwords are new on every start)")
     for login in logins:
-        typer.echo(f"  {login.role:<9} {login.email:<32} {login.password}")
+        typer.echo(f"  {login.role:<9} {login.email:<36} {login.password}")
     typer.echo("")
     _serve(settings, host, port)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from typer.testing import CliRunner, Result
 import app.cli
 from app.cli import app as cli_app
 from app.core import migrations
+from tests.isolated_env import isolate_environment
 
 SECRET_KEY = "cli-test-secret-key-0123456789"
 PASSWORD = "a good long password"
@@ -21,10 +21,7 @@ PASSWORD = "a good long password"
 @pytest.fixture
 def db_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """A fresh SQLite database file; no HUBSYNC_* of this machine and no .env leak in."""
-    for name in list(os.environ):
-        if name.upper().startswith("HUBSYNC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    isolate_environment(monkeypatch, tmp_path)
     path = tmp_path / "hubsync.db"
     monkeypatch.setenv("HUBSYNC_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
     monkeypatch.setenv("HUBSYNC_SECRET_KEY", SECRET_KEY)

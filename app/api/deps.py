@@ -92,10 +92,18 @@ async def get_optional_ui_user(
 OptionalUiUser = Annotated[User | None, Depends(get_optional_ui_user)]
 
 
-async def get_ui_actor(user: OptionalUiUser, session: SessionDep) -> Actor:
+def get_ui_user(user: OptionalUiUser) -> User:
     """The signed-in user of a UI request (``Unauthenticated`` sends them to the login)."""
     if user is None:
         raise Unauthenticated("please sign in")
+    return user
+
+
+UiUser = Annotated[User, Depends(get_ui_user)]
+
+
+async def get_ui_actor(user: UiUser, session: SessionDep) -> Actor:
+    """The actor behind a UI request, with the session limited to their tenants."""
     return _bound(session, user)
 
 

@@ -65,8 +65,9 @@ async def sign_in(
     throttle_keys = [account_key, keys.throttle_key("address", client_address)]
     await check_throttle(session, throttle_keys, policy.throttle, now)
     user = await UserRepository.from_session(session).get_by_email(email)
-    usable = user is not None and user.is_active
-    if not await verify_password(user.password_hash if usable and user else None, password):
+    password_hash = user.password_hash if user is not None and user.is_active else None
+    verified = await verify_password(password_hash, password)
+    if user is None or not verified:
         await record_failure(session, throttle_keys, policy.throttle, now)
         await record_audit(
             session,
@@ -77,7 +78,6 @@ async def sign_in(
             target_id=user.id if user else None,
         )
         return None
-    assert user is not None  # noqa: S101 - verify_password fails for a missing user
     if needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     await clear_failures(session, account_key)

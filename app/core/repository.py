@@ -14,10 +14,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.tenancy import TenantScope
-from app.models.base import Base, TenantOwned
+from app.models.base import Base
 
 M = TypeVar("M", bound=Base)
-T = TypeVar("T", bound=Any)
 
 
 class RepositoryBase(Generic[M]):
@@ -49,9 +48,6 @@ class RepositoryBase(Generic[M]):
         if flush:
             await self.session.flush()
         return obj
-
-
-TO = TypeVar("TO", bound=TenantOwned)
 
 
 class TenantRepository(RepositoryBase[M]):

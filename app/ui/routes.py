@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from app.api.deps import OptionalUiUser, SessionDep, StateDep, UiActor
+from app.api.deps import OptionalUiUser, SessionDep, StateDep, UiActor, UiUser
 from app.auth.actor import Actor
 from app.auth.sessions import sign_in, sign_out
 from app.core.errors import TooManyRequests
@@ -47,9 +47,8 @@ class Page:
         }
 
 
-async def get_page(request: Request, actor: UiActor, user: OptionalUiUser, state: StateDep) -> Page:
-    """The signed-in page context (``UiActor`` has already refused anonymous users)."""
-    assert user is not None  # noqa: S101 - guaranteed by UiActor
+async def get_page(request: Request, actor: UiActor, user: UiUser, state: StateDep) -> Page:
+    """The context of a signed-in page; anonymous requests never get here."""
     return Page(actor=actor, user=user, csrf_token=csrf_token_for(request, state))
 
 

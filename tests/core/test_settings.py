@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
 import pytest
 
 from app.core.settings import Environment, SettingsError, load_settings
+from tests.isolated_env import isolate_environment
 
 GOOD_KEY = "a-perfectly-good-secret-key-0123456789"
 
@@ -16,10 +16,7 @@ GOOD_KEY = "a-perfectly-good-secret-key-0123456789"
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No HUBSYNC_* variable or .env file of this machine reaches the settings."""
-    for name in list(os.environ):
-        if name.upper().startswith("HUBSYNC_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    isolate_environment(monkeypatch, tmp_path)
     var_dir = tmp_path / "var"
     monkeypatch.setenv("HUBSYNC_VAR_DIR", str(var_dir))
     return var_dir
