@@ -1,0 +1,1 @@
+"""HubSpot: the async API client, webhook signatures, and the sandbox portal (``sandbox/``)."""
