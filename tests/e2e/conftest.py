@@ -8,14 +8,11 @@ session loop through Playwright's async API.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -32,6 +29,7 @@ from app.web import cookie_name
 from tests.conftest import make_settings
 from tests.databases import fresh_database, unavailable
 from tests.factories import World, build_world
+from tests.live_server import base_url_of, listening_socket, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -44,7 +42,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SERVER_START_TIMEOUT = 15.0
 
 # Runs in every document before the page's own scripts: keeps each CSP violation
 # in window.__cspViolations and reports it to the test through an exposed binding.
@@ -96,14 +93,6 @@ class BrowserTab:
         ]
 
 
-def _listening_socket() -> socket.socket:
-    """A TCP socket bound to a free port on 127.0.0.1, ready to hand to uvicorn."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 async def _seed(database_url: str) -> World:
     """Build tenants A and B with their users in the database, through a throwaway engine."""
     engine = create_engine(database_url)
@@ -129,36 +118,11 @@ async def live_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     async with fresh_database("sqlite", tmp) as database_url:
         await asyncio.to_thread(migrations.upgrade, database_url)
         world = await _seed(database_url)
-        sock = _listening_socket()
-        host, port = sock.getsockname()
-        base_url = f"http://{host}:{port}"
+        sock = listening_socket()
+        base_url = base_url_of(sock)
         settings = make_settings(database_url, tmp / "var", public_url=base_url)
-        app = create_app(settings)
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            access_log=False,
-            ws="none",
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="hubsync-e2e", daemon=True
-        )
-        thread.start()
-        try:
-            for _ in range(int(SERVER_START_TIMEOUT / 0.05)):
-                if server.started or not thread.is_alive():
-                    break
-                await asyncio.sleep(0.05)
-            assert server.started, "the hubsync test server did not start"
+        async with serving(create_app(settings), sock):
             yield LiveServer(base_url=base_url, world=world, session_cookie=cookie_name(settings))
-        finally:
-            server.should_exit = True
-            await asyncio.to_thread(thread.join, 10)
-            sock.close()
-        assert not thread.is_alive(), "the hubsync test server did not stop"
 
 
 @pytest.fixture(scope="module")
