@@ -204,3 +204,43 @@ def secrets_rotate() -> None:
         return await rotate_connection_secrets(session, actor=CLI_ACTOR, box=box)
 
     typer.echo(f"re-encrypted the secrets of {_run_in_session(settings, work)} connection(s)")
+
+
+@app.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8100,
+    db: Annotated[
+        str, typer.Option(help="SQLite file that keeps the portal's data (default: memory).")
+    ] = ":memory:",
+    profile: Annotated[
+        str,
+        typer.Option(help="Account tier for rate limits: free|starter|professional|enterprise."),
+    ] = "professional",
+    token: Annotated[
+        list[str] | None, typer.Option(help="Private-app token to accept (repeatable).")
+    ] = None,
+    portal_id: Annotated[int, typer.Option(help="The emulated portal's hub id.")] = 62515,
+    no_rate_limits: Annotated[
+        bool, typer.Option("--no-rate-limits", help="Answer without any rate limit.")
+    ] = False,
+) -> None:
+    """Run the emulated HubSpot portal on its own (clients only change their base URL)."""
+    import uvicorn
+
+    from app.connectors.hubspot.sandbox.app import create_sandbox
+    from app.connectors.hubspot.sandbox.config import PROFILES, SandboxConfig
+
+    if profile not in PROFILES:
+        raise _fail(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    config = SandboxConfig(
+        portal_id=portal_id,
+        db_path=db,
+        profile=profile,
+        rate_limits=not no_rate_limits,
+        private_tokens=token or ["sandbox-token"],
+        public_base_url=f"http://{host}:{port}",
+    )
+    typer.echo(f"HubSpot sandbox portal {portal_id} ({profile}) at http://{host}:{port}")
+    typer.echo(f"  private-app tokens: {', '.join(config.private_tokens)}")
+    uvicorn.run(create_sandbox(config), host=host, port=port, server_header=False, log_config=None)

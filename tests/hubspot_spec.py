@@ -71,7 +71,7 @@ class SpecRequest:
 
     @property
     def content_type(self) -> str:
-        return self._request.headers.get("content-type", "")
+        return str(self._request.headers.get("content-type", ""))
 
 
 class SpecResponse:
@@ -90,7 +90,7 @@ class SpecResponse:
 
     @property
     def content_type(self) -> str:
-        return self._response.headers.get("content-type", "")
+        return str(self._response.headers.get("content-type", ""))
 
     @property
     def headers(self) -> Headers:

@@ -52,6 +52,7 @@ class SandboxConfig:
     """One sandbox portal."""
 
     portal_id: int = 62515
+    app_id: int = 54321  # the OAuth/webhook app the portal pretends to have installed
     db_path: str = ":memory:"  # a file path persists the portal across restarts
     profile: str = "professional"
     rate_limits: bool = True  # False: no burst/daily/search limits (benchmarks of cost)

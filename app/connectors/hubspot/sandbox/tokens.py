@@ -88,13 +88,10 @@ class TokenRegistry:
         self, code: str, client_id: str, client_secret: str, redirect_uri: str
     ) -> dict[str, object] | None:
         """Trade a code for tokens (HubSpot's token response), or None if anything is off."""
+        if not self._client_ok(client_id, client_secret):
+            return None
         grant = self._codes.pop(code, None)
-        if (
-            grant is None
-            or grant.expires_at < self.now()
-            or not self._client_ok(client_id, client_secret)
-            or grant.redirect_uri != redirect_uri
-        ):
+        if grant is None or grant.expires_at < self.now() or grant.redirect_uri != redirect_uri:
             return None
         refresh = "na1-" + secrets.token_urlsafe(24)
         self._refresh[refresh] = (client_id, grant.scopes)
@@ -120,9 +117,9 @@ class TokenRegistry:
                 info.expires_at = self.now() - 1
 
     def _client_ok(self, client_id: str, client_secret: str) -> bool:
-        return secrets.compare_digest(client_id, self.client_id) and secrets.compare_digest(
-            client_secret, self.client_secret
-        )
+        return secrets.compare_digest(
+            client_id.encode(), self.client_id.encode()
+        ) and secrets.compare_digest(client_secret.encode(), self.client_secret.encode())
 
     def _token_response(self, refresh: str, scopes: tuple[str, ...]) -> dict[str, object]:
         access = "sbx-" + secrets.token_urlsafe(32)
