@@ -144,6 +144,8 @@ def problems(request: httpx.Request, response: httpx.Response) -> list[str]:
     request_result = openapi.unmarshal_request(wrapped)
     if request_result.errors and (issues := describe(request_result.errors)):
         found.append(f"request {request.method} {request.url.path}: {issues}")
+    if response.status_code == 204 and not response.content:
+        return found  # the specs declare 204 with an empty content map openapi-core can't match
     response_result = openapi.unmarshal_response(wrapped, SpecResponse(response))
     if response_result.errors and (issues := describe(response_result.errors)):
         found.append(

@@ -65,14 +65,15 @@ class _Traced:
         if self.item.id is not None:
             yield f"{'uid' if self.item.id_property else 'id'}:{self.item.id}"
 
-    def wire(self) -> dict[str, Any]:
+    def wire(self, action: str) -> dict[str, Any]:
+        """The input as HubSpot's batch ``action`` takes it (create requires ``associations``)."""
         body: dict[str, Any] = {"properties": dict(self.item.properties)}
         body["objectWriteTraceId"] = self.trace
         if self.item.id is not None:
             body["id"] = self.item.id
         if self.item.id_property:
             body["idProperty"] = self.item.id_property
-        if self.item.associations:
+        if self.item.associations or action == "create":
             body["associations"] = list(self.item.associations)
         return body
 
@@ -151,6 +152,7 @@ class ObjectsApi:
         for chunk in chunks(ids):
             body: dict[str, Any] = {"inputs": [{"id": i} for i in chunk]}
             body["properties"] = list(properties)
+            body["propertiesWithHistory"] = []
             if id_property:
                 body |= {"idProperty": id_property}
             call = Call(
@@ -205,7 +207,10 @@ class ObjectsApi:
 
         async def send(chunk: Sequence[_Traced]) -> BatchResult[_Traced, CrmObject]:
             call = Call(
-                "POST", path, json={"inputs": [t.wire() for t in chunk]}, idempotent=idempotent
+                "POST",
+                path,
+                json={"inputs": [t.wire(action) for t in chunk]},
+                idempotent=idempotent,
             )
             body = await self._transport.call(call)
             matcher = Matcher(chunk, _Traced.keys)

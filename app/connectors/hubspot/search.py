@@ -84,14 +84,14 @@ class SearchRequest:
             "filterGroups": [{"filters": [f.wire() for f in g]} for g in self.filter_groups],
             "properties": list(self.properties),
             "limit": min(self.limit, SEARCH_LIMIT),
+            "after": after or "0",
+            "sorts": [],
         }
         if self.sort_property:
             direction = "DESCENDING" if self.descending else "ASCENDING"
             body["sorts"] = [{"propertyName": self.sort_property, "direction": direction}]
         if self.query:
             body["query"] = self.query
-        if after:
-            body["after"] = after
         return body
 
 
