@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -309,3 +310,40 @@ def test_secrets_rotate_re_encrypts_under_the_new_key(
     assert rotated != token
     box = SecretBox([new_key])
     assert box.decrypt("c0ffee00-0000-4000-8000-000000000001", rotated) == {"password": "pw"}
+
+
+def test_sandbox_command_builds_the_portal_it_was_asked_for(
+    monkeypatch: pytest.MonkeyPatch, db_file: Path
+) -> None:
+    import uvicorn
+
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    result = invoke(
+        [
+            "sandbox",
+            "--port",
+            "8111",
+            "--profile",
+            "starter",
+            "--token",
+            "t-one",
+            "--token",
+            "t-two",
+            "--no-rate-limits",
+            "--portal-id",
+            "4711",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    config = served["app"].state.sandbox.config
+    assert (served["port"], config.profile, config.portal_id) == (8111, "starter", 4711)
+    assert config.private_tokens == ["t-one", "t-two"]
+    assert config.rate_limits is False
+    assert "http://127.0.0.1:8111" in result.stdout
+
+
+def test_sandbox_command_refuses_an_unknown_profile(db_file: Path) -> None:
+    result = invoke(["sandbox", "--profile", "platinum"])
+    assert result.exit_code == 1
+    assert "free, starter, professional, enterprise" in result.stderr
