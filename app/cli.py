@@ -6,7 +6,7 @@ import asyncio
 import sys
 import warnings
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +18,9 @@ from app.core.db import create_engine, create_session_factory, session_scope
 from app.core.errors import HubsyncError
 from app.core.settings import Settings, SettingsError, load_settings
 from app.models.enums import Role
+
+if TYPE_CHECKING:
+    from app.connectors.hubspot.sandbox.config import SandboxConfig
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -224,6 +227,13 @@ def sandbox(
     no_rate_limits: Annotated[
         bool, typer.Option("--no-rate-limits", help="Answer without any rate limit.")
     ] = False,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="Faults from the start, as JSON, e.g. '{\"error_rate\": 0.05}'."),
+    ] = None,
+    search_lag: Annotated[
+        float, typer.Option(help="Seconds before a written record shows up in search.")
+    ] = 0.0,
 ) -> None:
     """Run the emulated HubSpot portal on its own (clients only change their base URL)."""
     import uvicorn
@@ -240,7 +250,27 @@ def sandbox(
         rate_limits=not no_rate_limits,
         private_tokens=token or ["sandbox-token"],
         public_base_url=f"http://{host}:{port}",
+        search_lag_seconds=search_lag,
     )
+    _apply_faults(config, faults)
     typer.echo(f"HubSpot sandbox portal {portal_id} ({profile}) at http://{host}:{port}")
     typer.echo(f"  private-app tokens: {', '.join(config.private_tokens)}")
     uvicorn.run(create_sandbox(config), host=host, port=port, server_header=False, log_config=None)
+
+
+def _apply_faults(config: SandboxConfig, faults: str | None) -> None:
+    """Set start-up faults the way PUT /_sandbox/faults does, refusing what it refuses."""
+    import json
+
+    from app.connectors.hubspot.sandbox.errors import HubSpotError
+    from app.connectors.hubspot.sandbox.faults import Faults
+
+    if not faults:
+        return
+    try:
+        changes = json.loads(faults)
+        if not isinstance(changes, dict):
+            raise TypeError("a JSON object is needed")
+        Faults(config.faults).update(changes)
+    except (ValueError, TypeError, HubSpotError) as exc:
+        raise _fail(f"--faults: {getattr(exc, 'message', exc)}") from None

@@ -347,3 +347,23 @@ def test_sandbox_command_refuses_an_unknown_profile(db_file: Path) -> None:
     result = invoke(["sandbox", "--profile", "platinum"])
     assert result.exit_code == 1
     assert "free, starter, professional, enterprise" in result.stderr
+
+
+def test_sandbox_command_sets_faults_from_the_start(
+    monkeypatch: pytest.MonkeyPatch, db_file: Path
+) -> None:
+    import uvicorn
+
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
+    result = invoke(["sandbox", "--faults", '{"error_rate": 0.25, "seed": 3}', "--search-lag", "2"])
+    assert result.exit_code == 0, result.output
+    config = served["app"].state.sandbox.config
+    assert (config.faults.error_rate, config.faults.seed, config.search_lag_seconds) == (0.25, 3, 2)
+
+
+@pytest.mark.parametrize("faults", ['{"error_rate": "lots"}', '{"no_such": 1}', "[1]", "{"])
+def test_sandbox_command_refuses_bad_faults(db_file: Path, faults: str) -> None:
+    result = invoke(["sandbox", "--faults", faults])
+    assert result.exit_code == 1
+    assert "--faults:" in result.stderr
