@@ -25,6 +25,7 @@ from app.connectors.hubspot.sandbox.gate import Gate
 from app.connectors.hubspot.sandbox.oauth import oauth_router
 from app.connectors.hubspot.sandbox.state import SandboxState
 from app.connectors.hubspot.sandbox.tokens import TokenRegistry
+from app.connectors.hubspot.sandbox.ui import ui_router
 from app.connectors.hubspot.sandbox.webhooks import (
     WebhookDispatcher,
     WebhookSettings,
@@ -110,4 +111,5 @@ def create_sandbox(
         )
     )
     app.include_router(webhooks_router(hooks))
+    app.include_router(ui_router())
     return app

@@ -82,11 +82,14 @@ class Portal:
         inputs: Sequence[WriteInput],
         mode: str,
         fail: Callable[[], bool] = lambda: False,
+        *,
+        source: str = "API",
     ) -> tuple[list[Written], list[Failed]]:
         """Create, update or upsert ``inputs`` in one transaction; raises if the batch fails whole.
 
         An input's failure is reported separately (HTTP 207) only when every failed
         input carries an ``objectWriteTraceId``, as HubSpot does; injected faults always are.
+        Events carry ``source`` as their change source ("API", or "CRM_UI" for the HTML page).
         """
         now = self.now_ms()
         if mode != "create":
@@ -105,7 +108,7 @@ class Portal:
         hard = [f for f in failed if not f.injected and f.input.trace_id is None]
         if hard:
             raise hard[0].error
-        self._save(ot, kept, now)
+        self._save(ot, kept, now, source)
         return [Written(p.record, p.new, p.input.trace_id) for p in kept], failed
 
     def find(
@@ -235,7 +238,7 @@ class Portal:
             rows.extend(self.assoc_types.links(kind, 0, to_id))
         return rows
 
-    def _save(self, ot: ObjectType, plans: list[_Plan], now: int) -> None:
+    def _save(self, ot: ObjectType, plans: list[_Plan], now: int, source: str) -> None:
         fresh = [p for p in plans if p.new]
         for plan, rid in zip(fresh, self.store.new_ids(len(fresh)), strict=True):
             plan.record.id = rid
@@ -247,7 +250,7 @@ class Portal:
             self.store.update(p.record for p in changed)
             self._index_unique(ot, [*fresh, *changed])
             self.store.associate(row for p in fresh for row in _bind(p.links, p.record.id))
-        self._publish(ot, [*fresh, *changed], now)
+        self._publish(ot, [*fresh, *changed], now, source)
 
     def _index_unique(self, ot: ObjectType, plans: list[_Plan]) -> None:
         for prop in ot.unique:
@@ -264,20 +267,20 @@ class Portal:
             ]
             self.store.claim(ot.type_id, held)
 
-    def _publish(self, ot: ObjectType, plans: list[_Plan], now: int) -> None:
+    def _publish(self, ot: ObjectType, plans: list[_Plan], now: int, source: str) -> None:
         if isinstance(self.sink, NullSink):
             return
         for plan in plans:
             rec = plan.record
             if plan.new:
-                self.emit(ot, "creation", rec.id, now)
+                self.emit(ot, "creation", rec.id, now, source=source)
             cleared = [name for name in plan.old if name not in rec.props]
             for name in [*rec.props, *cleared]:
                 value = rec.props.get(name, "")
                 if plan.old.get(name, "") != value:
-                    self.emit(ot, "propertyChange", rec.id, now, name, value)
+                    self.emit(ot, "propertyChange", rec.id, now, name, value, source=source)
 
-    def archive(self, ot: ObjectType, records: Sequence[Record]) -> None:
+    def archive(self, ot: ObjectType, records: Sequence[Record], *, source: str = "API") -> None:
         """Move ``records`` to the recycle bin and report their deletion."""
         if not records:
             return
@@ -285,15 +288,15 @@ class Portal:
         with self.store.transaction():
             self.store.archive([r.id for r in records], now)
         for record in records:
-            self.emit(ot, "deletion", record.id, now)
+            self.emit(ot, "deletion", record.id, now, source=source)
 
-    def purge(self, ot: ObjectType, record: Record) -> None:
+    def purge(self, ot: ObjectType, record: Record, *, source: str = "API") -> None:
         """Delete a contact for good (GDPR) and report it as privacy deletion and deletion."""
         now = self.now_ms()
         with self.store.transaction():
             self.store.purge([record.id])
-        self.emit(ot, "privacyDeletion", record.id, now)
-        self.emit(ot, "deletion", record.id, now)
+        self.emit(ot, "privacyDeletion", record.id, now, source=source)
+        self.emit(ot, "deletion", record.id, now, source=source)
 
     def emit(
         self,
@@ -303,9 +306,11 @@ class Portal:
         now: int,
         name: str | None = None,
         value: str | None = None,
+        *,
+        source: str = "API",
     ) -> None:
         """Publish one change event for a record of ``ot``."""
-        event = ChangeEvent(f"{ot.event_prefix}.{kind}", ot.type_id, oid, now, "API", name, value)
+        event = ChangeEvent(f"{ot.event_prefix}.{kind}", ot.type_id, oid, now, source, name, value)
         self.sink.publish(event)
 
 
