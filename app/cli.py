@@ -274,3 +274,26 @@ def _apply_faults(config: SandboxConfig, faults: str | None) -> None:
         Faults(config.faults).update(changes)
     except (ValueError, TypeError, HubSpotError) as exc:
         raise _fail(f"--faults: {getattr(exc, 'message', exc)}") from None
+
+
+connectors_app = typer.Typer(help="Connectors to third-party systems.", no_args_is_help=True)
+app.add_typer(connectors_app, name="connectors")
+
+
+@connectors_app.command("list")
+def connectors_list() -> None:
+    """Show the installed connectors, where they come from and their settings."""
+    from app.connectors.registry import installed_connectors
+
+    try:
+        installed = installed_connectors()
+    except (ImportError, TypeError) as exc:
+        raise _fail(f"a connector could not be loaded: {exc}") from None
+    for entry in installed.values():
+        summary = (entry.connector.__doc__ or "").strip().splitlines()[0:1]
+        typer.echo(f"{entry.name:<10} {entry.package} {entry.version}  {''.join(summary)}")
+        secret = entry.connector.Config.secret_fields()
+        fields = [
+            f"{name}*" if name in secret else name for name in entry.connector.Config.model_fields
+        ]
+        typer.echo(f"{'':<10} settings: {', '.join(fields)}  (* stored encrypted)")
