@@ -17,6 +17,7 @@ from app.connectors.hubspot.sandbox import (
     routes_batch,
     routes_objects,
     routes_properties,
+    routes_schemas,
 )
 from app.connectors.hubspot.sandbox.config import RateProfile, SandboxConfig
 from app.connectors.hubspot.sandbox.errors import HubSpotError
@@ -103,6 +104,7 @@ def create_sandbox(
         app.include_router(routes_batch.router, prefix=prefix)
         app.include_router(routes_objects.router, prefix=prefix)
     app.include_router(routes_properties.router)
+    app.include_router(routes_schemas.router)
     app.include_router(routes_associations.router)
     app.include_router(admin.router)
     app.include_router(

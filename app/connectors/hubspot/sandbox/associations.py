@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 HUBSPOT_DEFINED = "HUBSPOT_DEFINED"
-CATEGORIES = frozenset({HUBSPOT_DEFINED, "USER_DEFINED", "INTEGRATOR_DEFINED", "WORK"})
+USER_DEFINED = "USER_DEFINED"
+CATEGORIES = frozenset({HUBSPOT_DEFINED, USER_DEFINED, "INTEGRATOR_DEFINED", "WORK"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,32 +47,55 @@ _LABELLED = {(p[0], p[1]) for p in _PAIRS if p[4]} | {(p[1], p[0]) for p in _PAI
 
 
 class AssociationTypes:
-    """Every association type of the portal; pairs without a HubSpot id get one on first use."""
+    """Every association type of the portal; other pairs get ids from 1000 on (``define``)."""
 
     def __init__(self) -> None:
         self.by_id: dict[int, AssocType] = {}
         self.defaults: dict[tuple[str, str], int] = {}
+        self.names = dict(_SINGULAR)  # type id -> its word in type names; custom types add theirs
         self._next = 1000
         for a, b, default, inverse, primary, inverse_primary in _PAIRS:
             self._define(a, b, default, inverse, labelled=False)
             if primary is not None and inverse_primary is not None:
                 self._define(a, b, primary, inverse_primary, labelled=True)
 
-    def _define(self, a: str, b: str, forward: int, backward: int, *, labelled: bool) -> None:
+    def _define(
+        self,
+        a: str,
+        b: str,
+        forward: int,
+        backward: int,
+        *,
+        labelled: bool,
+        category: str = HUBSPOT_DEFINED,
+    ) -> None:
         label = "Primary" if labelled else None
         for src, dst, tid, inv in ((a, b, forward, backward), (b, a, backward, forward)):
-            name = f"{_SINGULAR.get(src, src)}_to_{_SINGULAR.get(dst, dst)}"
+            name = f"{self.names.get(src, src)}_to_{self.names.get(dst, dst)}"
             if not labelled and (src, dst) in _LABELLED:
                 name += "_unlabeled"
-            self.by_id[tid] = AssocType(tid, src, dst, inv, name, label)
+            self.by_id[tid] = AssocType(tid, src, dst, inv, name, label, category)
             if not labelled:
                 self.defaults[(src, dst)] = tid
+
+    def define(
+        self,
+        from_type: str,
+        to_type: str,
+        *,
+        category: str = HUBSPOT_DEFINED,
+        ids: Sequence[int] | None = None,
+    ) -> AssocType:
+        """The unlabelled type both ways: fresh ids (1000 on), or saved ``(forward, backward)``."""
+        forward, backward = ids or (self._next, self._next + 1)
+        self._define(from_type, to_type, forward, backward, labelled=False, category=category)
+        self._next = max(self._next, forward + 1, backward + 1)
+        return self.by_id[forward]
 
     def default(self, from_type: str, to_type: str) -> AssocType:
         """The unlabelled type from ``from_type`` to ``to_type`` (created if none is known)."""
         if (from_type, to_type) not in self.defaults:
-            self._define(from_type, to_type, self._next, self._next + 1, labelled=False)
-            self._next += 2
+            self.define(from_type, to_type)
         return self.by_id[self.defaults[(from_type, to_type)]]
 
     def links(

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 READ_ONLY = frozenset({"hs_object_id", "createdate", "lastmodifieddate", "hs_lastmodifieddate"})
+CUSTOM_SCHEMA_READ = ("crm.schemas.custom.read", "crm.objects.custom.read")
+CUSTOM_SCHEMA_WRITE = ("crm.schemas.custom.write",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,11 @@ class PropertyDef:
     display_order: int = -1
     form_field: bool = False
     created_ms: int | None = None
+
+    @classmethod
+    def from_dict(cls, saved: dict[str, Any]) -> PropertyDef:
+        """A property back from its saved ``asdict`` form."""
+        return cls(**{**saved, "options": tuple(saved["options"])})
 
     @property
     def read_only(self) -> bool:
@@ -54,6 +61,7 @@ class ObjectType:
     properties: dict[str, PropertyDef] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     unique: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # more names the catalog finds it by (custom: p<portal>_<name>)
 
     def add(self, prop: PropertyDef) -> None:
         """Register ``prop`` and refresh the list of unique properties."""
@@ -158,7 +166,7 @@ def _system(singular: str, lastmodified: str) -> list[PropertyDef]:
 
 
 def _finish(ot: ObjectType, group: str, props: list[PropertyDef]) -> ObjectType:
-    label = group.removesuffix("information").title() + " information"
+    label = group.removesuffix("information").rstrip("_").title() + " information"
     ot.groups[group] = {"name": group, "label": label, "displayOrder": 0, "archived": False}
     for prop in (*_system(ot.singular, ot.lastmodified), *props):
         pretty = prop.label or prop.name.replace("_", " ").capitalize()
@@ -181,15 +189,14 @@ def standard_types() -> dict[str, ObjectType]:
     return types
 
 
-def custom_type(type_id: str, name: str, singular: str, props: list[PropertyDef]) -> ObjectType:
-    """A custom object type (``2-<n>``) with its schema-defined properties."""
+def custom_type(type_id: str, name: str, aliases: tuple[str, ...] = ()) -> ObjectType:
+    """A custom object type (``2-<n>``) with its system properties; the schema adds its own."""
     ot = ObjectType(
-        type_id, name, singular, "hs_lastmodifieddate", tuple(p.name for p in props[:3]),
+        type_id, name, name, "hs_lastmodifieddate", (),
         ("crm.objects.custom.read",), ("crm.objects.custom.write",),
-        ("crm.schemas.custom.read", "crm.objects.custom.read"), ("crm.schemas.custom.write",),
-        "object",
+        CUSTOM_SCHEMA_READ, CUSTOM_SCHEMA_WRITE, "object", aliases=aliases,
     )  # fmt: skip
-    return _finish(ot, f"{singular}information", props)
+    return _finish(ot, f"{name.lower()}_information", [])
 
 
 class Catalog:
@@ -205,6 +212,11 @@ class Catalog:
         self.types[ot.name] = ot
         self._reindex()
 
+    def remove(self, name: str) -> None:
+        """Forget the (custom) object type called ``name``."""
+        del self.types[name]
+        self._reindex()
+
     def find(self, ref: str) -> ObjectType | None:
         """The object type ``ref`` names, or None."""
         return self._index.get(ref.lower())
@@ -212,5 +224,5 @@ class Catalog:
     def _reindex(self) -> None:
         self._index = {}
         for ot in self.types.values():
-            for key in (ot.name, ot.singular, ot.type_id, f"p_{ot.name}"):
+            for key in (ot.name, ot.singular, ot.type_id, f"p_{ot.name}", *ot.aliases):
                 self._index[key.lower()] = ot

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from app.connectors.hubspot.sandbox import custom_objects
 from app.connectors.hubspot.sandbox.associations import AssociationTypes
 from app.connectors.hubspot.sandbox.config import SandboxConfig
 from app.connectors.hubspot.sandbox.events import EventSink
@@ -78,10 +79,12 @@ class SandboxState:
         self.store.save_definition("group", type_id, group["name"], group)
 
     def _load_definitions(self) -> None:
+        for definition in self.store.custom_objects():
+            custom_objects.install(self.portal, definition)
         catalog = self.portal.catalog
         for type_id, group in self.store.definitions("group"):
             if (ot := catalog.find(type_id)) is not None:
                 ot.groups[group["name"]] = group
         for type_id, body in self.store.definitions("property"):
             if (ot := catalog.find(type_id)) is not None:
-                ot.add(PropertyDef(**{**body, "options": tuple(body["options"])}))
+                ot.add(PropertyDef.from_dict(body))

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS definitions (
     kind TEXT NOT NULL, type_id TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY (kind, type_id, name)
 );
+CREATE TABLE IF NOT EXISTS custom_objects (number INTEGER PRIMARY KEY, body TEXT NOT NULL);
 """
 _COLUMNS = "id, type_id, props, created_ms, updated_ms, archived, archived_ms"
 
@@ -85,7 +86,7 @@ class Store:
     def reset(self) -> None:
         """Forget every record, association and custom definition."""
         with self.transaction():
-            for table in ("objects", "uniques", "associations", "definitions"):
+            for table in ("objects", "uniques", "associations", "definitions", "custom_objects"):
                 self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
         self._next_id = 101
 
@@ -196,7 +197,7 @@ class Store:
         return self.db.execute(sql, (from_id, to_type)).fetchall()
 
     def save_definition(self, kind: str, type_id: str, name: str, body: dict[str, Any]) -> None:
-        """Persist a custom property, group or object type."""
+        """Persist a custom property or property group."""
         self.db.execute(
             "INSERT OR REPLACE INTO definitions VALUES (?, ?, ?, ?)",
             (kind, type_id, name, _dump(body)),
@@ -208,6 +209,23 @@ class Store:
             "SELECT type_id, body FROM definitions WHERE kind = ? ORDER BY rowid", (kind,)
         )
         return [(type_id, json.loads(body)) for type_id, body in rows]
+
+    def save_custom_object(self, number: int, body: dict[str, Any]) -> None:
+        """Persist the definition of custom object type ``2-<number>``."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO custom_objects VALUES (?, ?)", (number, _dump(body))
+        )
+
+    def custom_objects(self) -> list[dict[str, Any]]:
+        """Every saved custom object definition, archived ones included, by number."""
+        rows = self.db.execute("SELECT body FROM custom_objects ORDER BY number")
+        return [json.loads(body) for (body,) in rows]
+
+    def next_custom_number(self) -> int:
+        """The ``n`` of the next custom object type ``2-<n>`` (never reused)."""
+        return int(
+            self.db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM custom_objects").fetchone()[0]
+        )
 
 
 def _dump(value: object) -> str:

@@ -22,7 +22,7 @@ ALL_SCOPES = (
     "crm.schemas.contacts.read", "crm.schemas.contacts.write",
     "crm.schemas.companies.read", "crm.schemas.companies.write",
     "crm.schemas.deals.read", "crm.schemas.deals.write",
-    "crm.schemas.custom.read",
+    "crm.schemas.custom.read", "crm.schemas.custom.write",
 )  # fmt: skip
 
 
