@@ -17,6 +17,7 @@ from app.auth.passwords import set_hash_concurrency
 from app.core.logging import configure_logging
 from app.core.settings import Settings, load_settings
 from app.middleware import (
+    BodySizeLimitMiddleware,
     CrossSiteGuardMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         public_url=settings.public_url,
         exempt_prefixes=CSRF_EXEMPT_PREFIXES,
     )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, https=settings.secure_cookies)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -130,3 +130,60 @@ class CrossSiteGuardMiddleware:
             return fetch_site != "same-origin"
         origin = headers.get("origin")
         return origin is not None and origin != self.origin
+
+
+class BodySizeLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` with 413, before the app reads them.
+
+    A declared ``Content-Length`` over the cap is refused at once. A body without
+    one (chunked) is read up to the cap first and then replayed to the app, so
+    at most ``max_bytes`` are ever held.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+        buffered = await self._read_capped(receive)
+        if buffered is None:
+            await self._refuse(scope, receive, send)
+            return
+        await self.app(scope, _replay(buffered, receive), send)
+
+    async def _read_capped(self, receive: Receive) -> list[Message] | None:
+        messages: list[Message] = []
+        total = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            total += len(message.get("body", b""))
+            if total > self.max_bytes:
+                return None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                return messages
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = f"{self.max_bytes // 1024} KiB"
+        response = PlainTextResponse(f"request body too large (limit {limit})", status_code=413)
+        await response(scope, receive, send)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` that hands out buffered messages first, then the real channel."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay

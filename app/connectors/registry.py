@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 from app.connectors.base import Connector
 from app.connectors.errors import ConnectorConfigError

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1, le=100)
     login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     password_hash_concurrency: int = Field(default=4, ge=1, le=64)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     docs: bool | None = None
 
     @field_validator("database_url")
