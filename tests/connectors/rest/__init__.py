@@ -1,0 +1,1 @@
+"""Tests of the rest connector against a JSON API served over loopback."""
