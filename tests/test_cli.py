@@ -367,3 +367,13 @@ def test_sandbox_command_refuses_bad_faults(db_file: Path, faults: str) -> None:
     result = invoke(["sandbox", "--faults", faults])
     assert result.exit_code == 1
     assert "--faults:" in result.stderr
+
+
+def test_connectors_list_shows_built_in_and_third_party_connectors(db_file: Path) -> None:
+    result = invoke(["connectors", "list"])
+    assert result.exit_code == 0, result.output
+    names = [line.split()[0] for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert names == ["csv", "memory", "rest", "sql"]
+    assert "hubsync-connector-example 0.1.0" in result.stdout
+    assert "url*" in result.stdout
+    assert "password*" in result.stdout
