@@ -87,12 +87,22 @@ class ObjectInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableRecord:
+    """A source row that is not a valid record (no key, duplicate key …); it fails alone."""
+
+    reason: str
+    raw: Record  # the row's values as read, kept for the error log
+    key: Key | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordBatch:
     """Records changed since the last cursor, and the cursor to resume after them."""
 
     records: list[Record]
     cursor: Cursor | None
     deleted: list[Key] = field(default_factory=list)
+    unreadable: list[UnreadableRecord] = field(default_factory=list)
 
 
 class WriteOutcome(enum.StrEnum):

@@ -2,8 +2,8 @@
 
 Types are inferred from the first ``SAMPLE_ROWS`` rows of the same open file
 that is then streamed, so a read never holds more than one batch of records
-(plus the key → hash snapshot it builds as it goes). Rows without a key are
-skipped; when a key appears twice, the first row counts.
+(plus the key → hash snapshot it builds as it goes). Rows without a key, and
+later rows repeating a key (the first row counts), are reported as unreadable.
 """
 
 from __future__ import annotations
@@ -12,7 +12,15 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from itertools import chain, islice
 
-from app.connectors.base import Cursor, FieldInfo, FieldType, ObjectInfo, Record, RecordBatch
+from app.connectors.base import (
+    Cursor,
+    FieldInfo,
+    FieldType,
+    ObjectInfo,
+    Record,
+    RecordBatch,
+    UnreadableRecord,
+)
 from app.connectors.csv.config import CsvConfig
 from app.connectors.csv.files import OpenFile, Row, existing_object, open_rows, padded
 from app.connectors.csv.snapshot import (
@@ -101,16 +109,20 @@ class ChangeScanner:
         if self._finished:
             return None
         records: list[Record] = []
+        unreadable: list[UnreadableRecord] = []
         while (row := next(self._rows, None)) is not None or self._index < self._skip:
             if row is None:  # the file got shorter than the rows an earlier pass had done
                 self._start(skip=0)
             elif self._changed(row):
                 records.append(self._table.record(row, self._config))
                 if len(records) >= self._config.batch_size:
-                    return RecordBatch(records, self._progress())
+                    return RecordBatch(records, self._progress(), unreadable=unreadable)
+            elif (problem := self._problem(row)) is not None:
+                unreadable.append(problem)
         self._finished = True
         deleted = [key for key in self._baseline if key not in self._snapshot]
-        return RecordBatch(records, CsvCursor(encode_snapshot(self._snapshot)).to_cursor(), deleted)
+        cursor = CsvCursor(encode_snapshot(self._snapshot)).to_cursor()
+        return RecordBatch(records, cursor, deleted, unreadable)
 
     def close(self) -> None:
         """Close the file."""
@@ -141,12 +153,25 @@ class ChangeScanner:
         self._prefix.add(digest)
         key = row[self._key] if self._key < len(row) else ""
         first = bool(key) and key not in self._snapshot
+        self._first_occurrence = first
         if first:
             self._snapshot[key] = digest
         if self._index == self._skip and self._prefix.hexdigest() != self._since.prefix:
             self._start(skip=0)  # the rows done before changed since: compare them all again
             return False
         return first and self._index > self._skip and self._baseline.get(key) != digest
+
+    def _problem(self, row: Row) -> UnreadableRecord | None:
+        """Why a row that was not reported is unusable, or None if it was simply unchanged."""
+        if self._index <= self._skip:
+            return None
+        raw = dict(zip(self._table.header, row, strict=False))
+        key = row[self._key] if self._key < len(row) else ""
+        if not key:
+            return UnreadableRecord(f"row {self._index} has no value in the key column", raw)
+        if not self._first_occurrence:
+            return UnreadableRecord(f"row {self._index} repeats key {key!r}", raw, key)
+        return None
 
     def _progress(self) -> Cursor:
         cursor = CsvCursor(self._since.snapshot, self._index, self._prefix.hexdigest())

@@ -362,3 +362,18 @@ async def test_upper_case_suffixes_are_the_same_object(tmp_path: Path) -> None:
     assert listing(tmp_path) == ["ARTIKEL.CSV"]
     batches = [batch async for batch in csvc.read("ARTIKEL", None)]
     assert [r["name"] for r in batches[-1].records] == ["Schraube", "Mutter"]
+
+
+async def test_rows_without_or_repeating_a_key_are_reported_unreadable(tmp_path: Path) -> None:
+    """Broken export rows fail alone with their values kept; the good ones are read."""
+    put(tmp_path, "id;name\n1;Muster AG\n;Ohne Nummer\n2;Beispiel GmbH\n1;Doppelt AG\n")
+    batches = await read_all(connector(tmp_path))
+    read = [r["id"] for b in batches for r in b.records]
+    unreadable = [u for b in batches for u in b.unreadable]
+    assert read == [1, 2]  # ids are inferred as integers
+    assert [(u.key, u.raw["name"]) for u in unreadable] == [
+        (None, "Ohne Nummer"),
+        ("1", "Doppelt AG"),
+    ]
+    assert "no value in the key column" in unreadable[0].reason
+    assert "repeats key '1'" in unreadable[1].reason
