@@ -67,6 +67,18 @@ async def create_user(
     return user
 
 
+async def get_user(session: AsyncSession, *, actor: Actor) -> User:
+    """The actor's own account."""
+    user = (
+        await UserRepository.from_session(session).get_by_id(actor.user_id)
+        if actor.user_id
+        else None
+    )
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
 async def list_users(session: AsyncSession, *, actor: Actor) -> Sequence[User]:
     """The users the actor may see: all for operators, their tenant's for others."""
     return await UserRepository.from_session(session).list_for_tenant(actor.scope.tenant_id)

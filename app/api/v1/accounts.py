@@ -17,7 +17,6 @@ from app.api.v1.schemas import (
     UserOut,
 )
 from app.auth import tokens, users
-from app.auth.repository import UserRepository
 from app.core.errors import Forbidden, NotFound, Unauthenticated
 from app.models.enums import Role
 from app.sync import tenants
@@ -28,7 +27,7 @@ router = APIRouter(responses={**Unauthenticated.schema()})
 @router.get("/me", response_model=UserOut, tags=["accounts"])
 async def me(actor: ApiActor, session: SessionDep) -> UserOut:
     """The user the token acts for."""
-    user = await UserRepository.from_session(session).get_by_id(actor.user_id)  # type: ignore[arg-type]
+    user = await users.get_user(session, actor=actor)
     return UserOut.model_validate(user)
 
 

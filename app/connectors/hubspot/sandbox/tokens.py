@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 ALL_SCOPES = (
@@ -58,14 +59,14 @@ class TokenRegistry:
     client_id: str
     client_secret: str
     access_token_ttl: int = 1800
-    clock: object = field(default=time.time, repr=False)
+    clock: Callable[[], float] = field(default=time.time, repr=False)
     _tokens: dict[str, TokenInfo] = field(default_factory=dict)
     _codes: dict[str, _Grant] = field(default_factory=dict)
     _refresh: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     def now(self) -> float:
         """The registry's clock (replaceable in tests)."""
-        return float(self.clock())  # type: ignore[operator]
+        return self.clock()
 
     def add_private_token(self, token: str, scopes: tuple[str, ...] = ALL_SCOPES) -> None:
         """Accept ``token`` as a private-app token with ``scopes``."""
