@@ -1,0 +1,1 @@
+"""Mapping tables: the signed-off specification that is also the running configuration."""
