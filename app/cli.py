@@ -6,6 +6,7 @@ import asyncio
 import sys
 import warnings
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -13,6 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.connectors.errors import ConnectorError
+from app.connectors.hubspot.errors import HubSpotError
 from app.core import migrations
 from app.core.db import create_engine, create_session_factory, session_scope
 from app.core.errors import HubsyncError
@@ -297,3 +300,84 @@ def connectors_list() -> None:
             f"{name}*" if name in secret else name for name in entry.connector.Config.model_fields
         ]
         typer.echo(f"{'':<10} settings: {', '.join(fields)}  (* stored encrypted)")
+
+
+mapping_app = typer.Typer(help="Mapping tables: check and export.", no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
+MAX_MAPPING_FILE_BYTES = 512 * 1024
+
+
+def _read_mapping_file(path: Path) -> str:
+    if not path.is_file():
+        raise _fail(f"{path}: no such file")
+    if path.stat().st_size > MAX_MAPPING_FILE_BYTES:
+        raise _fail(f"{path}: larger than {MAX_MAPPING_FILE_BYTES // 1024} KiB")
+    return path.read_text(encoding="utf-8")
+
+
+@mapping_app.command("validate")
+def mapping_validate(
+    file: Annotated[Path, typer.Argument(help="A mapping table or an interface file (YAML).")],
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Check the file only, not both systems' schemas.")
+    ] = False,
+) -> None:
+    """Check a mapping table; an interface file also against both systems' real schemas."""
+    import os
+
+    from app.sync.mapping.validate import MappingError, validate_file
+
+    text = _read_mapping_file(file)
+    try:
+        report = asyncio.run(
+            validate_file(text, source_name=file.name, environ=os.environ, remote=not offline)
+        )
+    except MappingError as exc:
+        raise _fail(str(exc)) from None
+    except (ConnectorError, HubSpotError) as exc:
+        raise _fail(f"could not read the systems' schemas: {exc}") from None
+    for note in report.notes:
+        typer.echo(f"note: {note}")
+    if report.problems:
+        raise _fail(str(MappingError(report.problems, source_name=file.name)))
+    objects = ", ".join(o.name for o in report.table.in_dependency_order())
+    typer.echo(f"{file.name}: valid ({objects})")
+
+
+@mapping_app.command("export")
+def mapping_export(
+    file: Annotated[Path, typer.Argument(help="A mapping table or an interface file (YAML).")],
+    format: Annotated[str, typer.Option(help="xlsx, csv or md.")] = "xlsx",
+    out: Annotated[Path | None, typer.Option(help="Where to write (default: beside).")] = None,
+    version: Annotated[int, typer.Option(help="Version number for the document.")] = 1,
+) -> None:
+    """Write the sign-off document of a mapping table (XLSX, CSV or Markdown)."""
+    import getpass
+
+    from app.models.base import utcnow
+    from app.sync.mapping.export import (
+        DocumentInfo,
+        document_filename,
+        export_csv,
+        export_markdown,
+        export_xlsx,
+    )
+    from app.sync.mapping.loader import load_mapping
+    from app.sync.mapping.problems import MappingError
+
+    if format not in ("xlsx", "csv", "md"):
+        raise _fail(f"--format must be xlsx, csv or md, not {format!r}")
+    try:
+        table = load_mapping(_read_mapping_file(file), source_name=file.name)
+    except MappingError as exc:
+        raise _fail(str(exc)) from None
+    info = DocumentInfo(interface=file.stem, version=version, created_by=getpass.getuser(),
+                        created_at=utcnow())  # fmt: skip
+    content = {
+        "xlsx": lambda: export_xlsx(table, info),
+        "csv": lambda: export_csv(table),
+        "md": lambda: export_markdown(table, info).encode(),
+    }[format]()
+    target = out or file.with_name(document_filename(info, format))
+    target.write_bytes(content)
+    typer.echo(f"wrote {target} ({len(content):,} bytes)")

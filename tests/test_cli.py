@@ -377,3 +377,21 @@ def test_connectors_list_shows_built_in_and_third_party_connectors(db_file: Path
     assert "hubsync-connector-example 0.1.0" in result.stdout
     assert "url*" in result.stdout
     assert "password*" in result.stdout
+
+
+def test_mapping_validate_and_export_from_the_command_line(db_file: Path, tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[1] / "docs" / "examples" / "erp-companies.yaml"
+    checked = invoke(["mapping", "validate", str(example), "--offline"])
+    assert checked.exit_code == 0, checked.output
+    assert "valid (companies, contacts, deals)" in checked.stdout
+    out = tmp_path / "signoff.xlsx"
+    exported = invoke(["mapping", "export", str(example), "--format", "xlsx", "--out", str(out)])
+    assert exported.exit_code == 0, exported.output
+    assert out.read_bytes().startswith(b"PK\x03\x04")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        example.read_text(encoding="utf-8").replace("interval_minutes: 15", "interval_minutes: 50")
+    )
+    refused = invoke(["mapping", "validate", str(broken)])
+    assert refused.exit_code == 1
+    assert "between 10 and 45" in refused.stderr
