@@ -30,6 +30,10 @@ class RecordLink(TenantOwned, Base):
     hubspot_id: Mapped[str | None] = mapped_column(String(64))
     source_hash: Mapped[str | None] = mapped_column(String(64))
     hubspot_hash: Mapped[str | None] = mapped_column(String(64))
+    # What each side held after the last successful sync (canonical strings by HubSpot
+    # property name): the per-side baseline of the field-by-field merge.
+    source_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    hubspot_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     source_modified_at: Mapped[datetime | None]
     hubspot_modified_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime] = mapped_column(default=utcnow)
