@@ -1,0 +1,164 @@
+"""The HubSpot → source pipeline of one object mapping.
+
+HubSpot's changes are read with the modified-since search from the stored
+HubSpot cursor (epoch ms), starting an overlap window earlier to catch records
+the search index had not seen yet; re-reading them costs nothing, because a
+record whose mapped values hash as the link's HubSpot side is an echo (hubsync's
+own write, or nothing new) and is only counted. The rest is merged field by
+field against the link's baselines; the source gets ``Decision.to_source`` via
+the connector (one result per record), and links, items and the cursor are
+committed together per batch of 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.connectors.base import WriteOutcome, WriteResult
+from app.connectors.hubspot.batch import BATCH_SIZE
+from app.connectors.hubspot.models import CrmObject
+from app.core.db import session_scope
+from app.models import RecordLink
+from app.models.enums import ItemAction, SyncDirection
+from app.sync.engine.counts import Outcome
+from app.sync.engine.echo import EchoGuard, Seen
+from app.sync.engine.mapper import RecordMapper, json_safe
+from app.sync.engine.merge import Decision, Pair, merge
+from app.sync.engine.recorder import ItemError, Recorder
+from app.sync.engine.repository import CursorRepository, LinkRepository
+from app.sync.engine.state import HUBSPOT_OVERLAP_MS, RunContext, baseline, new_link, store_baseline
+from app.sync.mapping.model import ObjectMapping
+
+DIRECTION = SyncDirection.from_hubspot
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    key: str
+    record: CrmObject
+    decision: Decision
+    link: RecordLink | None
+
+
+class FromHubSpot:
+    """Runs one object mapping from HubSpot to the source."""
+
+    def __init__(self, context: RunContext, mapping: ObjectMapping) -> None:
+        self.context = context
+        self.mapping = mapping
+        self.mapper = RecordMapper(mapping)
+        self.recorder = Recorder(context.run, mapping.name, DIRECTION, context.counts)
+        self.key_rule = next((r for r in mapping.fields if r.source == mapping.source.key), None)
+
+    async def run(self) -> None:
+        """Read HubSpot's changes since the cursor and apply them to the source, batch by batch."""
+        since = await self._cursor()
+        properties = list(dict.fromkeys([*self.mapper.properties, self.mapping.hubspot.match]))
+        overlap = HUBSPOT_OVERLAP_MS if since else 0
+        search = self.context.hubspot.search.iter_modified_since
+        batch: list[CrmObject] = []
+        async for record in search(
+            self.mapping.hubspot.object, since, properties, overlap_ms=overlap
+        ):
+            batch.append(record)
+            if len(batch) == BATCH_SIZE:
+                await self._batch(batch)
+                batch = []
+        if batch:
+            await self._batch(batch)
+
+    async def _batch(self, records: Sequence[CrmObject]) -> None:
+        async with session_scope(self.context.sessions) as session:
+            repo = LinkRepository.scoped(session, self.context.scope)
+            links = await repo.by_hubspot_ids(
+                self.context.interface_id, self.mapping.name, [r.id for r in records]
+            )
+            changes = [c for r in records if (c := self._decide(r, links.get(r.id))) is not None]
+            await self._write(session, changes)
+            session.add_all(self.recorder.take())
+            if not self.context.dry_run:
+                await self._advance(session, records)
+
+    def _decide(self, record: CrmObject, link: RecordLink | None) -> _Change | None:
+        values = self.mapper.hubspot_values(record)
+        if link is not None and link.hubspot_hash is not None:
+            guard = EchoGuard(link.hubspot_hash, link.hubspot_modified_at)
+            seen = guard.classify(values, record.updated_at)
+            if seen is not Seen.changed:
+                self.recorder.count(Outcome.unchanged if seen is Seen.echo else Outcome.skipped)
+                return None
+        key = link.source_key if link is not None else self._key(values)
+        if key is None:
+            self.recorder.count(Outcome.skipped)
+            return None
+        pair = Pair(None, values, baseline(link), None, record.updated_at)
+        return _Change(key, record, merge(self.mapping, pair, self.mapper.reverse), link)
+
+    def _key(self, values: dict[str, Any]) -> str | None:
+        if self.key_rule is None or not values.get(self.key_rule.hubspot):
+            return None
+        return str(self.mapper.reverse(self.key_rule, values[self.key_rule.hubspot]))
+
+    async def _write(self, session: AsyncSession, changes: Sequence[_Change]) -> None:
+        for change in [c for c in changes if not c.decision.to_source]:
+            self._linked(session, change)
+            self.recorder.count(Outcome.unchanged)
+        pending = [c for c in changes if c.decision.to_source]
+        if not pending:
+            return
+        records = [{self.mapping.source.key: c.key, **c.decision.to_source} for c in pending]
+        if self.context.dry_run:
+            results = [WriteResult(c.key, _would(c)) for c in pending]
+        else:
+            results = await self.context.connector.write(self.mapping.source.object, records)
+        for change, record, result in zip(pending, records, results, strict=True):
+            self._record(session, change, record, result)
+
+    def _record(
+        self, session: AsyncSession, change: _Change, record: dict[str, Any], result: WriteResult
+    ) -> None:
+        action = ItemAction.create if change.link is None else ItemAction.update
+        payload: dict[str, Any] = {"values": json_safe(record)}
+        if change.decision.conflicts:
+            payload["conflicts"] = [c.to_json() for c in change.decision.conflicts]
+        if not result.ok:
+            error = ItemError(result.reason or "the source refused the record")
+            self.recorder.item(
+                action, change.key, hubspot_id=change.record.id, payload=payload, error=error,
+                failed=True,
+            )  # fmt: skip
+            return
+        self._linked(session, change)
+        self.recorder.item(action, change.key, hubspot_id=change.record.id, payload=payload)
+
+    def _linked(self, session: AsyncSession, change: _Change) -> None:
+        if self.context.dry_run:
+            return
+        link = change.link
+        if link is None:
+            link = new_link(self.context, self.mapping.name, change.key)
+            session.add(link)
+        link.hubspot_id = change.record.id
+        store_baseline(link, change.decision.synced, hubspot_modified=change.record.updated_at)
+
+    async def _cursor(self) -> int:
+        async with session_scope(self.context.sessions) as session:
+            repo = CursorRepository.scoped(session, self.context.scope)
+            stored = await repo.find(self.context.interface_id, self.mapping.name, DIRECTION)
+        return int((stored.value if stored else {}).get("since_ms", 0))
+
+    async def _advance(self, session: AsyncSession, records: Sequence[CrmObject]) -> None:
+        stamps = [r.updated_at for r in records if r.updated_at is not None]
+        if not stamps:
+            return
+        since_ms = int(max(stamps).timestamp() * 1000)
+        repo = CursorRepository.scoped(session, self.context.scope)
+        await repo.put(self.context.run, self.mapping.name, DIRECTION, {"since_ms": since_ms})
+
+
+def _would(change: _Change) -> WriteOutcome:
+    return WriteOutcome.created if change.link is None else WriteOutcome.updated

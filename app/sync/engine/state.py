@@ -1,0 +1,94 @@
+"""What every stage of a run shares, and the record link as the merge sees it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.connectors.base import Connector
+from app.connectors.hubspot.client import HubSpotClient
+from app.core.db import SessionFactory
+from app.core.tenancy import TenantScope
+from app.models import RecordLink, SyncRun
+from app.models.base import utcnow
+from app.sync.engine.counts import RunCounts
+from app.sync.engine.hashing import Snapshot, canonical, values_hash
+from app.sync.engine.merge import Baseline
+from app.sync.mapping.model import MappingTable
+
+HUBSPOT_OVERLAP_MS = 60_000  # search index lag: re-read this much before the HubSpot cursor
+
+
+@dataclass(slots=True)
+class RunContext:
+    """One run's inputs and running totals, passed to each object mapping's pipeline."""
+
+    table: MappingTable
+    connector: Connector[Any]
+    hubspot: HubSpotClient
+    sessions: SessionFactory
+    run: SyncRun
+    dry_run: bool = False
+    counts: RunCounts = field(default_factory=RunCounts)
+
+    @property
+    def scope(self) -> TenantScope:
+        """The tenant every query of the run is limited to."""
+        return TenantScope.only(self.run.tenant_id)
+
+    @property
+    def interface_id(self) -> uuid.UUID:
+        """The interface being run."""
+        return self.run.interface_id
+
+
+def baseline(link: RecordLink | None) -> Baseline | None:
+    """The per-side values the link holds from the last sync (None: a new pair)."""
+    if link is None or (link.source_values is None and link.hubspot_values is None):
+        return None
+    return Baseline(source=dict(link.source_values or {}), hubspot=dict(link.hubspot_values or {}))
+
+
+def store_baseline(
+    link: RecordLink,
+    synced: Baseline,
+    *,
+    source_modified: datetime | None = None,
+    hubspot_modified: datetime | None = None,
+) -> None:
+    """Keep ``synced`` on the link with its hashes: the next run's baseline and echo guard."""
+    link.source_values = dict(synced.source)
+    link.hubspot_values = dict(synced.hubspot)
+    link.source_hash = values_hash(synced.source)
+    link.hubspot_hash = values_hash(synced.hubspot)
+    if source_modified is not None:
+        link.source_modified_at = source_modified
+    if hubspot_modified is not None:
+        link.hubspot_modified_at = hubspot_modified
+    link.last_synced_at = utcnow()
+
+
+def new_link(context: RunContext, object_name: str, key: str) -> RecordLink:
+    """A link row for a pair seen for the first time."""
+    return RecordLink(
+        tenant_id=context.run.tenant_id,
+        interface_id=context.interface_id,
+        object_name=object_name,
+        source_key=key,
+    )
+
+
+def with_returned(
+    snap: Snapshot, sent: dict[str, str], returned: dict[str, str | None]
+) -> Snapshot:
+    """HubSpot's side after a write: the values sent, as HubSpot stored them (normalised)."""
+    after = dict(snap)
+    for name in sent:
+        value = canonical(returned.get(name)) if name in returned else sent[name]
+        if value:
+            after[name] = value
+        else:
+            after.pop(name, None)
+    return after

@@ -1,0 +1,217 @@
+"""The source → HubSpot pipeline of one object mapping, batch by batch.
+
+Per batch read from the connector: map each record (a record the rules refuse
+fails alone), look up the batch's links in one query, skip what is unchanged
+(the mapped hash equals the link's source hash) or an echo, merge the rest with
+the link's baseline, upsert by the match property, associate, apply the
+deletion policy, then commit links, items and the cursor together. HubSpot
+writes happen before that commit: a crash in between leaves the cursor where it
+was, the next run re-reads the batch, and the upsert by match property finds
+the records already there — nothing lost, nothing duplicated.
+
+Retries: failed items keep the source record they failed with in their payload.
+After the read, the open failures of earlier runs whose keys this run did not
+read again are re-mapped and sent once more (forced past the unchanged check);
+every record processed again resolves its earlier failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.connectors.base import Cursor as ReadCursor
+from app.connectors.base import Record, UnreadableRecord
+from app.connectors.hubspot.batch import chunks
+from app.connectors.hubspot.models import CrmObject
+from app.core.db import session_scope
+from app.models import RecordLink
+from app.models.enums import ItemAction, SyncDirection
+from app.sync.engine.counts import Outcome
+from app.sync.engine.echo import EchoGuard, Seen
+from app.sync.engine.mapper import MappingFailure, RecordMapper, json_safe
+from app.sync.engine.merge import Pair, merge
+from app.sync.engine.recorder import ItemError, Recorder
+from app.sync.engine.repository import CursorRepository, ItemRepository, LinkRepository
+from app.sync.engine.state import RunContext, baseline
+from app.sync.engine.to_hubspot_writes import (
+    Write,
+    associate,
+    delete_in_hubspot,
+    upsert,
+    write_back,
+)
+from app.sync.mapping.model import Direction, ObjectMapping
+
+DIRECTION = SyncDirection.to_hubspot
+
+
+@dataclass(frozen=True, slots=True)
+class _Mapped:
+    key: str
+    record: Record
+    values: dict[str, str]
+    modified: datetime | None
+
+
+class ToHubSpot:
+    """Runs one object mapping from the source to HubSpot."""
+
+    def __init__(self, context: RunContext, mapping: ObjectMapping) -> None:
+        self.context = context
+        self.mapping = mapping
+        self.mapper = RecordMapper(mapping)
+        self.recorder = Recorder(context.run, mapping.name, DIRECTION, context.counts)
+
+    async def run(self) -> None:
+        """Read every change since the cursor, then retry earlier failures not read again."""
+        retries = await self._open_failures()
+        since = await self._cursor()
+        source = self.mapping.source
+        async for batch in self.context.connector.read(source.object, since):
+            for record in batch.records:
+                retries.pop(str(record.get(source.key)), None)
+            await self._batch(batch.records, batch.deleted, batch.unreadable, batch.cursor)
+        for chunk in chunks(list(retries.values())):
+            await self._batch(chunk, (), (), None, force=True)
+
+    async def _batch(
+        self,
+        records: Sequence[Record],
+        deleted: Sequence[str],
+        unreadable: Sequence[UnreadableRecord],
+        cursor: ReadCursor | None,
+        *,
+        force: bool = False,
+    ) -> None:
+        for bad in unreadable:
+            payload = {"record": json_safe(bad.raw)}
+            self.recorder.item(
+                ItemAction.skip, bad.key, payload=payload, error=ItemError(bad.reason), failed=True
+            )
+        mapped = self._map(records)
+        keys = [m.key for m in mapped]
+        async with session_scope(self.context.sessions) as session:
+            repo = LinkRepository.scoped(session, self.context.scope)
+            links = await repo.by_source_keys(
+                self.context.interface_id, self.mapping.name, [*keys, *deleted]
+            )
+            writes = await self._plan(mapped, links, force)
+            written = await upsert(self.context, self.mapping, self.recorder, session, writes)
+            await write_back(self.context, self.mapping, self.recorder, written)
+            await associate(self.context, self.mapping, self.recorder, session, written)
+            await delete_in_hubspot(
+                self.context, self.mapping, self.recorder, session, deleted, links
+            )
+            done = [*keys, *deleted, *(r.key for r in unreadable if r.key)]
+            await self._commit(session, done, cursor)
+
+    def _map(self, records: Sequence[Record]) -> list[_Mapped]:
+        mapped: list[_Mapped] = []
+        for record in records:
+            if not self.mapper.accepts(record):
+                self.recorder.count(Outcome.skipped)
+                continue
+            key = self.mapper.key(record)
+            try:
+                values = self.mapper.to_hubspot(record)
+            except MappingFailure as exc:
+                payload = {"record": json_safe(record)}
+                self.recorder.item(
+                    ItemAction.update, key, payload=payload, error=ItemError(str(exc)), failed=True
+                )
+                continue
+            mapped.append(_Mapped(key, record, values, self._modified(record)))
+        return mapped
+
+    def _modified(self, record: Record) -> datetime | None:
+        field = self.mapping.source.updated
+        value = record.get(field) if field else None
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                return None
+        return value if isinstance(value, datetime) else None
+
+    async def _plan(
+        self, mapped: Sequence[_Mapped], links: dict[str, RecordLink], force: bool
+    ) -> list[Write]:
+        changed = [m for m in mapped if force or not self._unchanged(links.get(m.key), m)]
+        current = await self._hubspot_side([links[m.key] for m in changed if m.key in links])
+        writes: list[Write] = []
+        for item in changed:
+            link = links.get(item.key)
+            hubspot = current.get(str(link.hubspot_id)) if link is not None else None
+            pair = Pair(
+                source=item.values,
+                hubspot=self.mapper.hubspot_values(hubspot) if hubspot else None,
+                synced=baseline(link),
+                source_modified=item.modified,
+                hubspot_modified=hubspot.updated_at if hubspot else None,
+            )
+            decision = merge(self.mapping, pair, self.mapper.reverse)
+            changes = dict(item.values) if force else dict(decision.to_hubspot)
+            writes.append(Write(item.key, item.record, changes, decision, link, item.modified))
+        return writes
+
+    async def _hubspot_side(self, links: Sequence[RecordLink]) -> dict[str, CrmObject]:
+        """For ``both`` mappings: HubSpot's current values of changed pairs, to merge with."""
+        ids = [str(link.hubspot_id) for link in links if link.hubspot_id]
+        if self.mapping.direction is not Direction.both or not ids:
+            return {}
+        objects = self.context.hubspot.objects
+        found = await objects.batch_read(
+            self.mapping.hubspot.object, ids, properties=self.mapper.properties
+        )
+        return {s.input: s.result for s in found.succeeded}
+
+    def _unchanged(self, link: RecordLink | None, item: _Mapped) -> bool:
+        """Unchanged since the last sync, an echo of hubsync's own write, or a stale read."""
+        if link is None or link.source_hash is None or link.hubspot_id is None:
+            return False
+        seen = EchoGuard(link.source_hash, link.source_modified_at).classify(
+            item.values, item.modified
+        )
+        if seen is Seen.changed:
+            return False
+        self.recorder.count(Outcome.unchanged if seen is Seen.echo else Outcome.skipped)
+        return True
+
+    async def _commit(
+        self, session: AsyncSession, keys: Sequence[str], cursor: ReadCursor | None
+    ) -> None:
+        session.add_all(self.recorder.take())
+        if self.context.dry_run:
+            return
+        items = ItemRepository.scoped(session, self.context.scope)
+        await items.resolve(self.context.run, self.mapping.name, DIRECTION, keys)
+        if cursor is not None:
+            await self._advance(session, cursor)
+
+    async def _advance(self, session: AsyncSession, value: ReadCursor) -> None:
+        repo = CursorRepository.scoped(session, self.context.scope)
+        await repo.put(self.context.run, self.mapping.name, DIRECTION, dict(value))
+
+    async def _cursor(self) -> ReadCursor | None:
+        async with session_scope(self.context.sessions) as session:
+            repo = CursorRepository.scoped(session, self.context.scope)
+            stored = await repo.find(self.context.interface_id, self.mapping.name, DIRECTION)
+        return dict(stored.value) if stored is not None and stored.value else None
+
+    async def _open_failures(self) -> dict[str, dict[str, Any]]:
+        async with session_scope(self.context.sessions) as session:
+            repo = ItemRepository.scoped(session, self.context.scope)
+            failed = await repo.open_failures(
+                self.context.interface_id, self.mapping.name, DIRECTION
+            )
+        retries: dict[str, dict[str, Any]] = {}
+        for item in failed:
+            record = (item.payload or {}).get("record")
+            if item.source_key and isinstance(record, dict):
+                retries[item.source_key] = record
+        return retries
