@@ -381,3 +381,81 @@ def mapping_export(
     target = out or file.with_name(document_filename(info, format))
     target.write_bytes(content)
     typer.echo(f"wrote {target} ({len(content):,} bytes)")
+
+
+interface_app = typer.Typer(help="Interfaces: apply files, list.", no_args_is_help=True)
+app.add_typer(interface_app, name="interface")
+
+
+@interface_app.command("apply")
+def interface_apply(
+    file: Annotated[Path, typer.Argument(help="An interface file (YAML); ${VAR} from the env.")],
+) -> None:
+    """Create or update a tenant's interface, its connections and its mapping from a file."""
+    import os
+
+    from app.core.secrets_box import SecretBox
+    from app.sync.apply import apply_interface_file
+
+    settings = _settings()
+    box = SecretBox(settings.secret_keys)
+    text = _read_mapping_file(file)
+
+    async def work(session: AsyncSession) -> list[str]:
+        result = await apply_interface_file(
+            session, actor=CLI_ACTOR, box=box, text=text, environ=os.environ, source_name=file.name
+        )
+        lines = [f"{c.kind} {c.name}: {c.outcome.value}" for c in result.changes]
+        if result.version.approved_at is None:
+            lines.append(
+                f"mapping version {result.version.number} awaits approval: "
+                f"hubsync mapping approve {result.interface.name} {result.version.number}"
+            )
+        return lines
+
+    for line in _run_in_session(settings, work):
+        typer.echo(line)
+
+
+@interface_app.command("list")
+def interface_list() -> None:
+    """Show every interface: tenant, name, state, interval, last and next run, active version."""
+    from app.sync.versions import summarize_interfaces
+
+    def when(moment: object) -> str:
+        return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+    async def work(session: AsyncSession) -> list[str]:
+        return [
+            f"{s.tenant:<16} {s.name:<24} {s.state:<8} {s.interval_minutes:>3} min  "
+            f"last {when(s.last_run_at):<16}  next {when(s.next_run_at):<16}  "
+            f"version {s.active_version or '-'}"
+            for s in await summarize_interfaces(session, actor=CLI_ACTOR)
+        ]
+
+    lines = _run_in_session(_settings(), work)
+    for line in lines or ["no interfaces"]:
+        typer.echo(line)
+
+
+@mapping_app.command("approve")
+def mapping_approve(
+    interface: Annotated[str, typer.Argument(help="The interface's name.")],
+    version: Annotated[int, typer.Argument(help="The version number to approve.")],
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant slug, if the name is ambiguous.")
+    ] = None,
+) -> None:
+    """Approve a mapping version as the CLI operator; the interface then runs it."""
+    from app.sync.versions import approve_version, approver_label, find_version
+
+    async def work(session: AsyncSession) -> str:
+        found = await find_version(
+            session, actor=CLI_ACTOR, interface=interface, number=version, tenant=tenant
+        )
+        approved = await approve_version(session, actor=CLI_ACTOR, version_id=found.id)
+        who = await approver_label(session, approved)
+        moment = f"{approved.approved_at:%Y-%m-%d %H:%M:%S} UTC"
+        return f"{interface} version {version} approved by {who} at {moment}"
+
+    typer.echo(_run_in_session(_settings(), work))

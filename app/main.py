@@ -22,11 +22,13 @@ from app.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from app.sync.mapping.xlsx_import import MAX_FILE_BYTES as MAX_XLSX_BYTES
 from app.ui import STATIC_DIR
 from app.ui.routes import router as ui_router
 from app.web import WebState
 
 CSRF_EXEMPT_PREFIXES = ("/api/",)
+UPLOAD_PATH_SUFFIXES = ("/mapping-versions/import",)  # XLSX uploads: the import's own cap
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -74,7 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         public_url=settings.public_url,
         exempt_prefixes=CSRF_EXEMPT_PREFIXES,
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        upload_suffixes=UPLOAD_PATH_SUFFIXES,
+        max_upload_bytes=MAX_XLSX_BYTES,
+    )
     app.add_middleware(SecurityHeadersMiddleware, https=settings.secure_cookies)
     app.add_middleware(RequestContextMiddleware)
     return app

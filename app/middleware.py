@@ -140,43 +140,58 @@ class BodySizeLimitMiddleware:
     at most ``max_bytes`` are ever held.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        upload_suffixes: tuple[str, ...] = (),
+        max_upload_bytes: int = 5 * 1024 * 1024,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_suffixes = upload_suffixes  # file uploads (XLSX import) get the larger cap
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
+        cap = self._cap(scope["path"])
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if declared.isdigit() and int(declared) > cap:
+                await self._refuse(scope, receive, send, cap)
                 return
             await self.app(scope, receive, send)
             return
-        buffered = await self._read_capped(receive)
+        buffered = await _read_capped(receive, cap)
         if buffered is None:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, cap)
             return
         await self.app(scope, _replay(buffered, receive), send)
 
-    async def _read_capped(self, receive: Receive) -> list[Message] | None:
-        messages: list[Message] = []
-        total = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            total += len(message.get("body", b""))
-            if total > self.max_bytes:
-                return None
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                return messages
+    def _cap(self, path: str) -> int:
+        return self.max_upload_bytes if path.endswith(self.upload_suffixes) else self.max_bytes
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = f"{self.max_bytes // 1024} KiB"
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
+        limit = f"{cap // 1024} KiB"
         response = PlainTextResponse(f"request body too large (limit {limit})", status_code=413)
         await response(scope, receive, send)
+
+
+async def _read_capped(receive: Receive, cap: int) -> list[Message] | None:
+    """The request's messages, or None as soon as their bodies pass ``cap`` bytes."""
+    messages: list[Message] = []
+    total = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        total += len(message.get("body", b""))
+        if total > cap:
+            return None
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

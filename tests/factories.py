@@ -14,6 +14,7 @@ from app.models import (
     ApiToken,
     Connection,
     Interface,
+    MappingVersion,
     RunItem,
     SyncRun,
     Tenant,
@@ -32,8 +33,18 @@ from app.models.enums import (
     RunTrigger,
     SyncDirection,
 )
+from app.sync.mapping.loader import load_mapping
 
 PASSWORD = "correct horse battery staple"
+MAPPING_YAML = """\
+objects:
+  - name: companies
+    source: {object: customers, key: customer_no}
+    hubspot: {object: companies, match: erp_customer_no}
+    fields:
+      - {source: customer_no, hubspot: erp_customer_no}
+      - {source: name, hubspot: name}
+"""
 PASSWORD_HASH = PasswordHasher().hash(PASSWORD)
 
 
@@ -75,6 +86,7 @@ class TenantWorld:
     source: Connection
     hubspot: Connection
     interface: Interface
+    version: MappingVersion
     run: SyncRun
     item: RunItem
     ids: dict[str, uuid.UUID] = field(default_factory=dict)
@@ -127,6 +139,7 @@ async def build_tenant(db: AsyncSession, slug: str) -> TenantWorld:
     )
     db.add(interface)
     await db.flush()
+    version = await add_approved_version(db, interface, approver=admin)
     run = SyncRun(
         tenant_id=tenant.id,
         interface_id=interface.id,
@@ -161,9 +174,30 @@ async def build_tenant(db: AsyncSession, slug: str) -> TenantWorld:
         source=source,
         hubspot=hubspot,
         interface=interface,
+        version=version,
         run=run,
         item=item,
     )
+
+
+async def add_approved_version(
+    db: AsyncSession, interface: Interface, *, approver: User
+) -> MappingVersion:
+    """Version 1 of ``interface`` (``MAPPING_YAML``), approved and active."""
+    version = MappingVersion(
+        tenant_id=interface.tenant_id,
+        interface_id=interface.id,
+        number=1,
+        yaml_text=MAPPING_YAML,
+        parsed=load_mapping(MAPPING_YAML).model_dump(mode="json"),
+        approved_by_id=approver.id,
+        approved_at=utcnow(),
+    )
+    db.add(version)
+    await db.flush()
+    interface.active_mapping_version_id = version.id
+    await db.flush()
+    return version
 
 
 async def build_world(db: AsyncSession) -> World:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from app.core.repository import RepositoryBase, TenantRepository
-from app.models import Connection, Interface, RunItem, SyncRun, Tenant
+from app.models import AuditEntry, Connection, Interface, MappingVersion, RunItem, SyncRun, Tenant
 from app.models.enums import ItemStatus
 
 
@@ -48,6 +48,10 @@ class ConnectionRepository(TenantRepository[Connection]):
             self.select().where(Connection.secrets_encrypted.is_not(None)).order_by(Connection.id)
         )
 
+    async def get_by_name(self, name: str) -> Connection | None:
+        """The scope's connection called ``name`` (names are unique per tenant)."""
+        return await self.get_one_or_none(self.select().where(Connection.name == name))
+
 
 class InterfaceRepository(TenantRepository[Interface]):
     """Interfaces in a tenant scope."""
@@ -57,6 +61,66 @@ class InterfaceRepository(TenantRepository[Interface]):
     async def list(self) -> Sequence[Interface]:
         """The scope's interfaces by name."""
         return await self.get_all(self.select().order_by(Interface.name))
+
+    async def with_name(self, name: str, tenant_slug: str | None = None) -> Sequence[Interface]:
+        """The scope's interfaces called ``name``, optionally only of the tenant ``tenant_slug``.
+
+        Names are unique per tenant, so a one-tenant scope finds at most one.
+        """
+        statement = self.select().where(Interface.name == name)
+        if tenant_slug is not None:
+            statement = statement.join(Tenant, Tenant.id == Interface.tenant_id).where(
+                Tenant.slug == tenant_slug
+            )
+        return await self.get_all(statement)
+
+
+class MappingVersionRepository(TenantRepository[MappingVersion]):
+    """Mapping versions in a tenant scope; rows are only ever added, never updated."""
+
+    model = MappingVersion
+
+    async def list_for_interface(self, interface_id: uuid.UUID) -> Sequence[MappingVersion]:
+        """The versions of one interface, newest first."""
+        statement = (
+            self.select()
+            .where(MappingVersion.interface_id == interface_id)
+            .order_by(MappingVersion.number.desc())
+        )
+        return await self.get_all(statement)
+
+    async def latest(self, interface_id: uuid.UUID) -> MappingVersion | None:
+        """The interface's highest-numbered version."""
+        statement = (
+            self.select()
+            .where(MappingVersion.interface_id == interface_id)
+            .order_by(MappingVersion.number.desc())
+            .limit(1)
+        )
+        return await self.get_one_or_none(statement)
+
+    async def get_by_number(self, interface_id: uuid.UUID, number: int) -> MappingVersion | None:
+        """Version ``number`` of one interface."""
+        statement = self.select().where(
+            MappingVersion.interface_id == interface_id, MappingVersion.number == number
+        )
+        return await self.get_one_or_none(statement)
+
+
+class AuditRepository(RepositoryBase[AuditEntry]):
+    """Reading the audit log back (writing goes through ``app.core.audit``)."""
+
+    model = AuditEntry
+
+    async def latest_for(self, action: str, target_id: uuid.UUID) -> AuditEntry | None:
+        """The newest entry of ``action`` on ``target_id``."""
+        statement = (
+            select(AuditEntry)
+            .where(AuditEntry.action == action, AuditEntry.target_id == str(target_id))
+            .order_by(AuditEntry.created_at.desc())
+            .limit(1)
+        )
+        return await self.get_one_or_none(statement)
 
 
 class SyncRunRepository(TenantRepository[SyncRun]):

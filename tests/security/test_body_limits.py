@@ -50,3 +50,18 @@ async def test_normal_body_passes(client: httpx.AsyncClient, world: World) -> No
         json={"slug": "gamma", "name": "Gamma AG"},
     )
     assert response.status_code == 201
+
+
+async def test_xlsx_import_may_exceed_the_json_cap(
+    client: httpx.AsyncClient, world: World, web: WebState
+) -> None:
+    body = b"PK\x03\x04" + b"\0" * (web.settings.max_body_bytes + 1024)
+    response = await client.post(
+        f"/api/v1/interfaces/{world.a.interface.id}/mapping-versions/import",
+        headers={
+            **bearer(world.operator_token),
+            "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        },
+        content=body,
+    )
+    assert response.status_code == 422  # read and refused as a broken workbook, not 413

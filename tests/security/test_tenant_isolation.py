@@ -31,6 +31,7 @@ def ids_of(world_tenant: object, world: World) -> dict[str, uuid.UUID]:
         "connection_id": t.source.id,  # type: ignore[attr-defined]
         "interface_id": t.interface.id,  # type: ignore[attr-defined]
         "run_id": t.run.id,  # type: ignore[attr-defined]
+        "version_id": t.version.id,  # type: ignore[attr-defined]
         "token_id": uuid.uuid4(),
     }
 

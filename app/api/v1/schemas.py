@@ -155,3 +155,18 @@ class RunItemOut(Output):
     http_status: int | None
     correlation_id: str | None
     created_at: datetime
+
+
+class MappingVersionOut(Output):
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    interface_id: uuid.UUID
+    number: int
+    author_id: uuid.UUID | None
+    created_at: datetime
+    approved_by_id: uuid.UUID | None = Field(description="Who approved it (null: not approved).")
+    approved_at: datetime | None
+
+
+class MappingVersionDetailOut(MappingVersionOut):
+    yaml_text: str = Field(description="The mapping table as stored (YAML).")
