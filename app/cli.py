@@ -20,6 +20,7 @@ from app.core import migrations
 from app.core.db import create_engine, create_session_factory, session_scope
 from app.core.errors import HubsyncError
 from app.core.settings import Settings, SettingsError, load_settings
+from app.models import SyncRun
 from app.models.enums import Role
 
 if TYPE_CHECKING:
@@ -459,3 +460,47 @@ def mapping_approve(
         return f"{interface} version {version} approved by {who} at {moment}"
 
     typer.echo(_run_in_session(_settings(), work))
+
+
+@app.command("run")
+def run_command(
+    interface: Annotated[str, typer.Argument(help="The interface's name.")],
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant slug, if the name is ambiguous.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report what would change; write nothing.")
+    ] = False,
+) -> None:
+    """Run one sync now in the foreground; print the counts; exit 1 if the run failed."""
+    from app.core.secrets_box import SecretBox
+    from app.models.enums import RunStatus
+    from app.sync.interfaces import find_interface
+    from app.sync.running import run_now
+
+    settings = _settings()
+
+    async def main() -> SyncRun:
+        await _require_current_schema(settings)
+        engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
+        try:
+            async with session_scope(sessions) as session:
+                found = await find_interface(
+                    session, actor=CLI_ACTOR, name=interface, tenant=tenant
+                )
+            return await run_now(sessions, actor=CLI_ACTOR, box=SecretBox(settings.secret_keys),
+                                 interface_id=found.id, dry_run=dry_run)  # fmt: skip
+        except HubsyncError as exc:
+            raise _fail(exc.message) from None
+        finally:
+            await engine.dispose()
+
+    run = asyncio.run(main())
+    label = "dry run" if dry_run else "run"
+    typer.echo(f"{interface}: {label} {run.status.value}")
+    for name, counts in run.counts.items():
+        figures = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        typer.echo(f"  {name}: {figures or 'nothing to do'}")
+    if run.status == RunStatus.failed:
+        raise _fail(run.error_summary or "the run failed")

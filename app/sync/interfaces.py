@@ -84,3 +84,15 @@ async def get_interface(
     if interface is None:
         raise NotFound("interface not found")
     return interface
+
+
+async def find_interface(
+    session: AsyncSession, *, actor: Actor, name: str, tenant: str | None = None
+) -> Interface:
+    """The interface called ``name`` (``tenant`` slug when several tenants use the name)."""
+    named = await InterfaceRepository.scoped(session, actor.scope).with_name(name, tenant)
+    if not named:
+        raise NotFound(f"interface {name!r} not found")
+    if len(named) > 1:
+        raise InvalidInput(f"several tenants have an interface {name!r}: name the tenant")
+    return named[0]

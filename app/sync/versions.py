@@ -29,7 +29,7 @@ from app.core.errors import Conflict, InvalidInput, NotFound
 from app.core.tenancy import TenantScope
 from app.models import Interface, MappingVersion
 from app.models.base import utcnow
-from app.sync.interfaces import get_interface
+from app.sync.interfaces import find_interface, get_interface
 from app.sync.mapping.export import (
     DocumentInfo,
     document_filename,
@@ -241,12 +241,8 @@ async def find_version(
     session: AsyncSession, *, actor: Actor, interface: str, number: int, tenant: str | None = None
 ) -> MappingVersion:
     """Version ``number`` of the interface called ``interface`` (``tenant`` slug if ambiguous)."""
-    named = await InterfaceRepository.scoped(session, actor.scope).with_name(interface, tenant)
-    if not named:
-        raise NotFound(f"interface {interface!r} not found")
-    if len(named) > 1:
-        raise InvalidInput(f"several tenants have an interface {interface!r}: name the tenant")
-    version = await _versions(session, named[0].tenant_id).get_by_number(named[0].id, number)
+    found = await find_interface(session, actor=actor, name=interface, tenant=tenant)
+    version = await _versions(session, found.tenant_id).get_by_number(found.id, number)
     if version is None:
         raise NotFound(f"interface {interface!r} has no mapping version {number}")
     return version

@@ -1,0 +1,113 @@
+"""Running an interface now: its approved mapping, its two connections, the run engine.
+
+The engine (``app.sync.engine.runner``) takes plain inputs; this service turns
+an interface row into them — the approved mapping version, the source
+connector built from the connection's settings and decrypted secrets, the
+HubSpot client — and records the outcome on the interface (last run, health).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from app.auth.actor import Actor, Permission
+from app.connectors.hubspot.auth import StaticTokenProvider
+from app.connectors.hubspot.client import HubSpotClient
+from app.connectors.registry import connector_class
+from app.core.db import SessionFactory, session_scope
+from app.core.errors import InvalidInput
+from app.core.secrets_box import SecretBox
+from app.core.tenancy import bind_scope
+from app.models import SyncRun
+from app.models.enums import Health, RunStatus, RunTrigger
+from app.sync.connections import get_connection, open_connection_secrets
+from app.sync.engine.runner import run_interface
+from app.sync.interfaces import get_interface
+from app.sync.mapping.model import MappingTable
+from app.sync.versions import runnable_version, version_table
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """Everything a run needs, read from the database before any system is called."""
+
+    tenant_id: uuid.UUID
+    interface_id: uuid.UUID
+    version_id: uuid.UUID
+    table: MappingTable
+    connector: str
+    source_settings: dict[str, Any]
+    hubspot_base_url: str
+    hubspot_token: str
+
+
+async def run_now(
+    sessions: SessionFactory,
+    *,
+    actor: Actor,
+    box: SecretBox,
+    interface_id: uuid.UUID,
+    trigger: RunTrigger = RunTrigger.manual,
+    dry_run: bool = False,
+) -> SyncRun:
+    """Run one interface in the foreground and record its health; returns the run."""
+    plan = await _plan(sessions, actor=actor, box=box, interface_id=interface_id)
+    source = connector_class(plan.connector).from_settings(plan.source_settings)
+    token = StaticTokenProvider(plan.hubspot_token)
+    async with source, HubSpotClient(token, base_url=plan.hubspot_base_url) as hubspot:
+        run = await run_interface(
+            table=plan.table, connector=source, hubspot=hubspot, sessions=sessions,
+            tenant_id=plan.tenant_id, interface_id=plan.interface_id, trigger=trigger,
+            dry_run=dry_run, mapping_version_id=plan.version_id, triggered_by_id=actor.user_id,
+        )  # fmt: skip
+    if not dry_run:
+        await _record_health(sessions, actor=actor, interface_id=interface_id, run=run)
+    return run
+
+
+async def _plan(
+    sessions: SessionFactory, *, actor: Actor, box: SecretBox, interface_id: uuid.UUID
+) -> RunPlan:
+    async with session_scope(sessions) as session:
+        bind_scope(session, actor.scope)
+        interface = await get_interface(session, actor=actor, interface_id=interface_id)
+        actor.require(Permission.operate_interfaces)
+        version = await runnable_version(session, interface)
+        source = await get_connection(
+            session, actor=actor, connection_id=interface.source_connection_id
+        )
+        portal = await get_connection(
+            session, actor=actor, connection_id=interface.hubspot_connection_id
+        )
+        token = open_connection_secrets(portal, box).get("access_token")
+        if not token:
+            raise InvalidInput(f"the HubSpot connection {portal.name!r} has no access token")
+        return RunPlan(
+            tenant_id=interface.tenant_id, interface_id=interface.id, version_id=version.id,
+            table=version_table(version), connector=source.connector,
+            source_settings={**source.config, **open_connection_secrets(source, box)},
+            hubspot_base_url=str(portal.config.get("base_url", "https://api.hubapi.com")),
+            hubspot_token=str(token),
+        )  # fmt: skip
+
+
+async def _record_health(
+    sessions: SessionFactory, *, actor: Actor, interface_id: uuid.UUID, run: SyncRun
+) -> None:
+    async with session_scope(sessions) as session:
+        bind_scope(session, actor.scope)
+        interface = await get_interface(session, actor=actor, interface_id=interface_id)
+        interface.last_run_at = run.finished_at or run.started_at
+        interface.health, interface.health_reason = health_after(run)
+
+
+def health_after(run: SyncRun) -> tuple[Health, str | None]:
+    """An interface's health after a run, with a reason a customer understands."""
+    if run.status == RunStatus.succeeded:
+        return Health.ok, None
+    if run.status == RunStatus.warning:
+        failed = sum(int(c.get("failed", 0)) for c in run.counts.values())
+        return Health.warning, f"{failed} record(s) failed in the last run"
+    return Health.error, run.error_summary or "the last run failed"
