@@ -6,10 +6,10 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from app.api.deps import ApiActor, SessionDep
-from app.api.v1.schemas import InterfaceIn, InterfaceOut
+from app.api.deps import ApiActor, SessionDep, StateDep
+from app.api.v1.schemas import InterfaceIn, InterfaceOut, RunOut
 from app.core.errors import Forbidden, NotFound, Unauthenticated
-from app.sync import interfaces
+from app.sync import interfaces, running
 
 router = APIRouter(
     prefix="/interfaces", tags=["interfaces"], responses={**Unauthenticated.schema()}
@@ -50,3 +50,23 @@ async def get_interface(
     return InterfaceOut.model_validate(
         await interfaces.get_interface(session, actor=actor, interface_id=interface_id)
     )
+
+
+@router.post(
+    "/{interface_id}/runs",
+    response_model=RunOut,
+    status_code=status.HTTP_201_CREATED,
+    responses={**Forbidden.schema(), **NotFound.schema()},
+)
+async def run_interface_now(
+    interface_id: uuid.UUID, actor: ApiActor, state: StateDep, dry_run: bool = False
+) -> RunOut:
+    """Run the interface now and answer with the finished run (dry_run: write nothing)."""
+    run = await running.run_now(
+        state.session_factory,
+        actor=actor,
+        box=state.secret_box,
+        interface_id=interface_id,
+        dry_run=dry_run,
+    )
+    return RunOut.model_validate(run)
