@@ -504,3 +504,27 @@ def run_command(
         typer.echo(f"  {name}: {figures or 'nothing to do'}")
     if run.status == RunStatus.failed:
         raise _fail(run.error_summary or "the run failed")
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
+) -> None:
+    """Delete run items past their retention (HUBSYNC_RUN_ITEM_RETENTION_DAYS)."""
+    from app.models.base import utcnow
+    from app.sync.retention import purge_run_items
+
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> str:
+        result = await purge_run_items(
+            session, actor=CLI_ACTOR, now=utcnow(), dry_run=dry_run,
+            retention_days=settings.run_item_retention_days,
+            max_retention_days=settings.run_item_max_retention_days,
+        )  # fmt: skip
+        verb = "would delete" if dry_run else "deleted"
+        return f"{verb} {result.settled} settled and {result.failed} failed run item(s)"
+
+    typer.echo(_run_in_session(settings, work))

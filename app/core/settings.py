@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     password_hash_concurrency: int = Field(default=4, ge=1, le=64)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    run_item_retention_days: int = Field(default=30, ge=1, le=90)
+    run_item_max_retention_days: int = Field(default=90, ge=1, le=365)
     docs: bool | None = None
 
     @field_validator("database_url")

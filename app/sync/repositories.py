@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.repository import RepositoryBase, TenantRepository
 from app.models import AuditEntry, Connection, Interface, MappingVersion, RunItem, SyncRun, Tenant
@@ -168,3 +170,26 @@ class FailedItemRepository(TenantRepository[RunItem]):
             .limit(limit)
         )
         return await self.get_all(statement)
+
+
+class RetentionRepository:
+    """Bulk deletion of run items past their retention (across tenants: a system job)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def count_items(self, *, before: datetime, statuses: Sequence[ItemStatus]) -> int:
+        """How many items of ``statuses`` were created before ``before``."""
+        statement = (
+            select(func.count())
+            .select_from(RunItem)
+            .where(RunItem.created_at < before, RunItem.status.in_(statuses))
+        )
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def delete_items(self, *, before: datetime, statuses: Sequence[ItemStatus]) -> int:
+        """Delete items of ``statuses`` created before ``before``; returns how many."""
+        result = await self.session.execute(
+            delete(RunItem).where(RunItem.created_at < before, RunItem.status.in_(statuses))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
