@@ -528,3 +528,34 @@ def purge(
         return f"{verb} {result.settled} settled and {result.failed} failed run item(s)"
 
     typer.echo(_run_in_session(settings, work))
+
+
+@mapping_app.command("create-properties")
+def mapping_create_properties(
+    file: Annotated[Path, typer.Argument(help="An interface file (YAML); ${VAR} from the env.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be created; create nothing.")
+    ] = False,
+) -> None:
+    """Create the custom HubSpot properties the file's table needs and the portal lacks."""
+    import os
+
+    from app.sync.mapping.hubspot_properties import create_from_interface_file
+    from app.sync.mapping.problems import MappingError
+
+    text = _read_mapping_file(file)
+    try:
+        planned = asyncio.run(
+            create_from_interface_file(
+                text, source_name=file.name, environ=os.environ, dry_run=dry_run
+            )
+        )
+    except MappingError as exc:
+        raise _fail(str(exc)) from None
+    except HubSpotError as exc:
+        raise _fail(f"HubSpot: {exc}") from None
+    verb = "would create" if dry_run else "created"
+    for prop in planned:
+        typer.echo(f"{verb} {prop.describe()}")
+    if not planned:
+        typer.echo(f"{file.name}: nothing to create")

@@ -9,8 +9,10 @@ HubSpot client — and records the outcome on the interface (last run, health).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor, Permission
 from app.connectors.hubspot.auth import StaticTokenProvider
@@ -20,7 +22,7 @@ from app.core.db import SessionFactory, session_scope
 from app.core.errors import InvalidInput
 from app.core.secrets_box import SecretBox
 from app.core.tenancy import bind_scope
-from app.models import SyncRun
+from app.models import Interface, SyncRun
 from app.models.enums import Health, RunStatus, RunTrigger
 from app.sync.connections import get_connection, open_connection_secrets
 from app.sync.engine.runner import run_interface
@@ -39,8 +41,33 @@ class RunPlan:
     table: MappingTable
     connector: str
     source_settings: dict[str, Any]
-    hubspot_base_url: str
-    hubspot_token: str
+    hubspot: HubSpotAccess
+
+
+@dataclass(frozen=True, slots=True)
+class HubSpotAccess:
+    """Where an interface's portal is and the token to call it with."""
+
+    base_url: str
+    token: str = field(repr=False)
+
+    def client(self) -> HubSpotClient:
+        """A HubSpot client for this portal (use it as an async context manager)."""
+        return HubSpotClient(StaticTokenProvider(self.token), base_url=self.base_url)
+
+
+async def hubspot_access(
+    session: AsyncSession, *, actor: Actor, box: SecretBox, interface: Interface
+) -> HubSpotAccess:
+    """The interface's HubSpot connection, its access token decrypted (never for display)."""
+    portal = await get_connection(
+        session, actor=actor, connection_id=interface.hubspot_connection_id
+    )
+    token = open_connection_secrets(portal, box).get("access_token")
+    if not token:
+        raise InvalidInput(f"the HubSpot connection {portal.name!r} has no access token")
+    base_url = str(portal.config.get("base_url", "https://api.hubapi.com"))
+    return HubSpotAccess(base_url=base_url, token=str(token))
 
 
 async def run_now(
@@ -55,8 +82,7 @@ async def run_now(
     """Run one interface in the foreground and record its health; returns the run."""
     plan = await _plan(sessions, actor=actor, box=box, interface_id=interface_id)
     source = connector_class(plan.connector).from_settings(plan.source_settings)
-    token = StaticTokenProvider(plan.hubspot_token)
-    async with source, HubSpotClient(token, base_url=plan.hubspot_base_url) as hubspot:
+    async with source, plan.hubspot.client() as hubspot:
         run = await run_interface(
             table=plan.table, connector=source, hubspot=hubspot, sessions=sessions,
             tenant_id=plan.tenant_id, interface_id=plan.interface_id, trigger=trigger,
@@ -78,18 +104,12 @@ async def _plan(
         source = await get_connection(
             session, actor=actor, connection_id=interface.source_connection_id
         )
-        portal = await get_connection(
-            session, actor=actor, connection_id=interface.hubspot_connection_id
-        )
-        token = open_connection_secrets(portal, box).get("access_token")
-        if not token:
-            raise InvalidInput(f"the HubSpot connection {portal.name!r} has no access token")
+        hubspot = await hubspot_access(session, actor=actor, box=box, interface=interface)
         return RunPlan(
             tenant_id=interface.tenant_id, interface_id=interface.id, version_id=version.id,
             table=version_table(version), connector=source.connector,
             source_settings={**source.config, **open_connection_secrets(source, box)},
-            hubspot_base_url=str(portal.config.get("base_url", "https://api.hubapi.com")),
-            hubspot_token=str(token),
+            hubspot=hubspot,
         )  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""API routes for mapping versions: write (YAML or XLSX), read, approve, export."""
+"""API routes for mapping versions: write (YAML or XLSX), read, approve, export, and
+create the custom HubSpot properties a version needs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel
 
-from app.api.deps import ApiActor, SessionDep
+from app.api.deps import ApiActor, SecretBoxDep, SessionDep
 from app.api.v1.schemas import MappingVersionDetailOut, MappingVersionOut
 from app.core.errors import (
     Conflict,
@@ -20,6 +22,7 @@ from app.core.errors import (
 from app.sync import versions
 from app.sync.mapping.loader import MAX_FILE_BYTES as MAX_YAML_BYTES
 from app.sync.mapping.xlsx_import import MAX_FILE_BYTES as MAX_XLSX_BYTES
+from app.sync.properties import HubSpotFailed, create_version_properties
 
 router = APIRouter(tags=["mapping versions"], responses={**Unauthenticated.schema()})
 _WRITE_ERRORS = {**Forbidden.schema(), **NotFound.schema(), **InvalidInput.schema()}
@@ -160,3 +163,34 @@ async def export_version(
         media_type=document.media_type,
         headers={"Content-Disposition": disposition},
     )
+
+
+class PlannedPropertyOut(BaseModel):
+    """A custom HubSpot property created (or, on a dry run, to be created) for a version."""
+
+    object_type: str
+    name: str
+    label: str
+    type: str
+    field_type: str
+    options: list[str]
+    has_unique_value: bool
+
+
+@router.post(
+    "/mapping-versions/{version_id}/hubspot-properties",
+    response_model=list[PlannedPropertyOut],
+    responses={**_WRITE_ERRORS, **HubSpotFailed.schema()},
+)
+async def create_hubspot_properties(
+    version_id: uuid.UUID,
+    actor: ApiActor,
+    session: SessionDep,
+    box: SecretBoxDep,
+    dry_run: bool = False,
+) -> list[PlannedPropertyOut]:
+    """Create the custom HubSpot properties the version needs and the portal lacks (operators)."""
+    planned = await create_version_properties(
+        session, actor=actor, box=box, version_id=version_id, dry_run=dry_run
+    )
+    return [PlannedPropertyOut.model_validate(p, from_attributes=True) for p in planned]

@@ -81,15 +81,26 @@ def hubspot_property(definition: Property) -> HubSpotProperty:
 async def fetch_schemas(
     table: MappingTable, *, connector: Connector[Any], properties: PropertiesApi
 ) -> tuple[list[ObjectInfo], dict[str, list[HubSpotProperty]]]:
-    """Both sides' schemas for ``table``: ``discover()`` and the properties of each object."""
-    hubspot: dict[str, list[HubSpotProperty]] = {}
+    """Both sides' schemas for ``table``: ``discover()`` and the live properties of each object."""
+    return await connector.discover(), await portal_properties(table, properties)
+
+
+async def portal_properties(
+    table: MappingTable, properties: PropertiesApi, *, include_archived: bool = False
+) -> dict[str, list[HubSpotProperty]]:
+    """The properties of each HubSpot object the table uses (unknown object types left out)."""
+    found: dict[str, list[HubSpotProperty]] = {}
     for object_type in sorted({m.hubspot.object for m in table.objects}):
         try:
             definitions = await properties.list(object_type)
+            if include_archived:
+                definitions = [*definitions, *await properties.list(object_type, archived=True)]
         except (NotFound, ValidationError):
             continue  # not an object type of this portal: reported by the check
-        hubspot[object_type] = [hubspot_property(d) for d in definitions if not d.archived]
-    return await connector.discover(), hubspot
+        found[object_type] = [
+            hubspot_property(d) for d in definitions if include_archived or not d.archived
+        ]
+    return found
 
 
 def check_against(
