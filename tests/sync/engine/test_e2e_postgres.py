@@ -1,0 +1,227 @@
+"""End to end: a PostgreSQL "ERP" ↔ the sandbox portal over loopback HTTP, both directions.
+
+Companies flow both ways (matched on the unique custom ``erp_id``), contacts to
+HubSpot (matched on e-mail) with their company association. ERP rows are
+stamped a day in the past unless a test says otherwise, so HubSpot's edits
+(stamped with wall time) are the newer side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import URL
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.tenancy import TenantScope
+from app.models.enums import RunStatus
+from app.sync.engine.repository import ItemRepository
+from app.web import WebState
+from tests.connectors.conformance.harness_sql import server_database
+from tests.factories import World
+from tests.sync.engine.pg_kit import (
+    PgErp,
+    PgRunner,
+    companies_by_erp_id,
+    contact_companies,
+    create_schema,
+    live_portal,
+    mapping,
+    rest,
+)
+from tests.sync.engine.runner_kit import Portal
+
+WORKS_AT = {"ann@acme.example": ["C1"], "bob@acme.example": ["C1"], "cy@globex.example": ["C2"]}
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[URL]:
+    """An ERP database of the module's own on the local PostgreSQL server."""
+    with server_database("postgresql") as url:
+        yield url
+
+
+@pytest.fixture
+def pg_erp(pg_url: URL) -> Iterator[PgErp]:
+    """The ERP database with its tables created afresh."""
+    erp = PgErp(pg_url)
+    try:
+        yield erp
+    finally:
+        erp.engine.dispose()
+
+
+@pytest.fixture
+async def live() -> AsyncIterator[Portal]:
+    """A fresh sandbox portal served over loopback."""
+    async with live_portal() as portal:
+        yield portal
+
+
+@pytest.fixture
+async def e2e(
+    pg_erp: PgErp, live: Portal, world: World, db: AsyncSession, web: WebState
+) -> PgRunner:
+    """Tenant A's interface between the PostgreSQL ERP and the live portal, the ERP seeded."""
+    await db.commit()
+    await create_schema(pg_erp)
+    pg_erp.put("companies", id="C1", name=" Acme ", domain="acme.example", employees="12")
+    pg_erp.put("companies", id="C2", name="Globex", domain="globex.example", employees="40")
+    for email, (company,) in WORKS_AT.items():
+        pg_erp.put("contacts", id=email[:3], email=email.title(), first_name=email[:3],
+                   company_id=company)  # fmt: skip
+    return PgRunner(pg_erp, live, web.session_factory, world.a.tenant.id, world.a.interface.id)
+
+
+async def synced(runner: PgRunner, rule: str = "newest", **companies: Any) -> None:
+    """The seeded ERP synced once under ``rule``."""
+    runner.mapping = mapping(rule, **companies)
+    first = await runner.run()
+    assert first.status == RunStatus.succeeded, first.error_summary
+
+
+async def rename_in_hubspot(runner: PgRunner, erp_id: str, name: str) -> None:
+    """PATCH one company's name through the sandbox's public API, as a user would."""
+    record = (await companies_by_erp_id(runner.portal))[erp_id]
+    path = f"/crm/v3/objects/companies/{record.id}"
+    await rest(runner.portal, "PATCH", path, json={"properties": {"name": name}})
+
+
+async def items(runner: PgRunner, run_id: Any) -> list[Any]:
+    """The items of one run."""
+    async with runner.sessions() as session:
+        repo = ItemRepository.scoped(session, TenantScope.only(runner.tenant_id))
+        return list(await repo.for_run(run_id))
+
+
+async def hubspot_names(runner: PgRunner) -> dict[str, Any]:
+    """HubSpot's company names by ``erp_id``."""
+    return {k: r.properties["name"] for k, r in (await companies_by_erp_id(runner.portal)).items()}
+
+
+async def test_the_initial_sync_creates_records_and_associations(e2e: PgRunner) -> None:
+    e2e.mapping = mapping()
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    assert run.counts["companies"]["created"] == 2
+    assert run.counts["contacts"]["created"] == 3
+    companies = await companies_by_erp_id(e2e.portal)
+    assert {k: r.properties["name"] for k, r in companies.items()} == {"C1": "Acme", "C2": "Globex"}
+    assert companies["C2"].properties["numberofemployees"] == "40"
+    assert await contact_companies(e2e.portal) == WORKS_AT
+    assert len(e2e.erp.rows("companies")) == 2  # the HubSpot pass wrote nothing back
+    again = await e2e.run()
+    assert again.status == RunStatus.succeeded
+    assert e2e.portal.transport.writes() == 0
+    assert await items(e2e, again.id) == []
+
+
+async def test_erp_changes_flow_to_hubspot(e2e: PgRunner) -> None:
+    await synced(e2e)
+    e2e.erp.put("companies", id="C2", name="Globex Corp")
+    e2e.erp.put("contacts", id="dee", email="dee@globex.example", company_id="C2")
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    assert run.counts["companies"]["updated"] == 1
+    assert run.counts["contacts"]["created"] == 1
+    assert await hubspot_names(e2e) == {"C1": "Acme", "C2": "Globex Corp"}
+    assert await contact_companies(e2e.portal) == {**WORKS_AT, "dee@globex.example": ["C2"]}
+    assert e2e.erp.row("companies", "C2")["name"] == "Globex Corp"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a change of only the association field (company_id) is not seen: "
+    "ToHubSpot._unchanged hashes the mapped properties only, so the row is skipped and "
+    "associate() (which also skips Written(sent=False) and never removes the old pair) "
+    "is not reached; the contact stays with its old company",
+)
+async def test_a_contact_moved_to_another_company_is_reassociated(e2e: PgRunner) -> None:
+    await synced(e2e)
+    e2e.erp.put("contacts", id="cy@", company_id="C1")
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    assert await contact_companies(e2e.portal) == {**WORKS_AT, "cy@globex.example": ["C1"]}
+
+
+async def test_a_hubspot_change_flows_to_the_erp_row(e2e: PgRunner) -> None:
+    await synced(e2e)
+    await rename_in_hubspot(e2e, "C2", "Globex International")
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    assert e2e.erp.row("companies", "C2")["name"] == "Globex International"
+    assert [r["id"] for r in e2e.erp.rows("companies")] == ["C1", "C2"]
+    assert len(await companies_by_erp_id(e2e.portal)) == 2
+    quiet = await e2e.run()  # hubsync's own write to the ERP is not sent back
+    assert e2e.portal.transport.writes() == 0
+    assert quiet.counts["companies"]["updated"] == 0
+
+
+CONFLICTS = {  # rule, whether the ERP's edit is the newer one → the winning side
+    "newest-erp-newer": ("newest", True, "source"),
+    "newest-hubspot-newer": ("newest", False, "hubspot"),
+    "source": ("source", False, "source"),
+    "hubspot": ("hubspot", True, "hubspot"),
+}
+
+
+@pytest.mark.parametrize("case", list(CONFLICTS))
+async def test_a_conflict_is_decided_by_the_rule(e2e: PgRunner, case: str) -> None:
+    rule, erp_newer, winner = CONFLICTS[case]
+    await synced(e2e, rule)
+    await rename_in_hubspot(e2e, "C1", "Acme (HubSpot)")
+    at = datetime.now(UTC) + timedelta(hours=1) if erp_newer else None
+    e2e.erp.put("companies", id="C1", name="Acme (ERP)", at=at)
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    expected = "Acme (ERP)" if winner == "source" else "Acme (HubSpot)"
+    assert e2e.erp.row("companies", "C1")["name"] == expected
+    assert (await hubspot_names(e2e))["C1"] == expected
+    conflicts = [
+        c for i in await items(e2e, run.id) for c in (i.payload or {}).get("conflicts", [])
+    ]
+    assert conflicts
+    seen = {(c["field"], c["source_value"], c["hubspot_value"], c["rule"], c["winner"])
+            for c in conflicts}  # fmt: skip
+    assert seen == {("name", "Acme (ERP)", "Acme (HubSpot)", rule, winner)}
+    quiet = await e2e.run()
+    assert e2e.portal.transport.writes() == 0
+    assert quiet.status == RunStatus.succeeded
+
+
+async def test_an_erp_soft_delete_archives_under_the_archive_policy(e2e: PgRunner) -> None:
+    await synced(e2e, on_delete={"source_deleted": "archive"})
+    e2e.erp.remove("companies", "C2")
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    assert run.counts["companies"]["deleted"] == 1
+    assert set(await companies_by_erp_id(e2e.portal)) == {"C1"}
+    archived = await companies_by_erp_id_archived(e2e.portal)
+    assert set(archived) == {"C2"}
+    assert e2e.erp.row("companies", "C2")["deleted_at"] is not None
+    assert (await e2e.run()).status == RunStatus.succeeded
+    assert e2e.portal.transport.writes() == 0
+
+
+async def test_an_erp_soft_delete_is_ignored_under_the_ignore_policy(e2e: PgRunner) -> None:
+    await synced(e2e)
+    e2e.erp.remove("companies", "C2")
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    assert run.counts["companies"]["skipped"] == 1
+    assert await hubspot_names(e2e) == {"C1": "Acme", "C2": "Globex"}
+    assert e2e.portal.transport.writes() == 0
+
+
+async def companies_by_erp_id_archived(portal: Portal) -> dict[str, Any]:
+    """HubSpot's archived companies by ``erp_id``."""
+    found = await rest(
+        portal,
+        "GET",
+        "/crm/v3/objects/companies",
+        params={"archived": "true", "properties": "erp_id"},
+    )
+    return {r["properties"]["erp_id"]: r for r in found["results"]}
