@@ -79,7 +79,7 @@ class FromHubSpot:
             )
             changes = [c for r in records if (c := self._decide(r, links.get(r.id))) is not None]
             await self._write(session, changes)
-            session.add_all(self.recorder.take())
+            await self.recorder.write(session)
             if not self.context.dry_run:
                 await self._advance(session, records)
 

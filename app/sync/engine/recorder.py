@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.errors import ConnectorAuthError, ConnectorConfigError, ConnectorError
 from app.connectors.hubspot.batch import BatchFailure
 from app.connectors.hubspot.errors import FailureType, HubSpotError
 from app.models import RunItem, SyncRun
+from app.models.base import utcnow
 from app.models.enums import ErrorCategory, ItemAction, ItemStatus, SyncDirection
 from app.sync.engine.counts import Outcome, RunCounts
 
@@ -60,7 +65,7 @@ class Recorder:
     object_name: str
     direction: SyncDirection
     counts: RunCounts
-    pending: list[RunItem] = field(default_factory=list)
+    pending: list[dict[str, Any]] = field(default_factory=list)  # run_items rows, not yet written
 
     def __post_init__(self) -> None:
         self.counts.add(self.object_name, Outcome.unchanged, 0)  # every object shows, even idle
@@ -84,25 +89,28 @@ class Recorder:
         status = ItemStatus.failed if failed else ItemStatus.succeeded
         self.counts.add_item(self.object_name, action, status)
         self.pending.append(
-            RunItem(
-                tenant_id=self.run.tenant_id,
-                run_id=self.run.id,
-                interface_id=self.run.interface_id,
-                object_name=self.object_name,
-                direction=self.direction,
-                action=action,
-                status=status,
-                source_key=key[:255] if key else None,
-                hubspot_id=hubspot_id,
-                payload=payload,
-                error_message=error.message if error else None,
-                error_category=error.category if error and failed else None,
-                http_status=error.http_status if error else None,
-                correlation_id=error.correlation_id if error else None,
-            )
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": self.run.tenant_id,
+                "run_id": self.run.id,
+                "interface_id": self.run.interface_id,
+                "object_name": self.object_name,
+                "direction": self.direction,
+                "action": action,
+                "status": status,
+                "source_key": key[:255] if key else None,
+                "hubspot_id": hubspot_id,
+                "payload": payload,
+                "error_message": error.message if error else None,
+                "error_category": error.category if error and failed else None,
+                "http_status": error.http_status if error else None,
+                "correlation_id": error.correlation_id if error else None,
+                "created_at": utcnow(),
+            }
         )
 
-    def take(self) -> list[RunItem]:
-        """The batch's item rows, handed over once (the next batch starts empty)."""
-        items, self.pending = self.pending, []
-        return items
+    async def write(self, session: AsyncSession) -> None:
+        """Insert the batch's item rows in one statement (the next batch starts empty)."""
+        rows, self.pending = self.pending, []
+        if rows:
+            await session.execute(insert(RunItem), rows)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.base import Connector
 from app.connectors.hubspot.client import HubSpotClient
@@ -62,7 +66,9 @@ def store_baseline(
     link.source_values = dict(synced.source)
     link.hubspot_values = dict(synced.hubspot)
     link.source_hash = values_hash(synced.source)
-    link.hubspot_hash = values_hash(synced.hubspot)
+    # both sides usually hold the same values after a write: hash them once
+    same = synced.hubspot == synced.source
+    link.hubspot_hash = link.source_hash if same else values_hash(synced.hubspot)
     if source_modified is not None:
         link.source_modified_at = source_modified
     if hubspot_modified is not None:
@@ -73,11 +79,21 @@ def store_baseline(
 def new_link(context: RunContext, object_name: str, key: str) -> RecordLink:
     """A link row for a pair seen for the first time."""
     return RecordLink(
+        id=uuid.uuid4(),
+        last_synced_at=utcnow(),  # set here: bulk inserts do not apply the ORM's defaults
         tenant_id=context.run.tenant_id,
         interface_id=context.interface_id,
         object_name=object_name,
         source_key=key,
     )
+
+
+async def insert_links(session: AsyncSession, links: Sequence[RecordLink]) -> None:
+    """Insert new ``links`` (never added to the session) in one statement."""
+    if links:
+        columns = [c.key for c in RecordLink.__mapper__.column_attrs]
+        rows = [{name: getattr(link, name) for name in columns} for link in links]
+        await session.execute(insert(RecordLink), rows)
 
 
 def with_returned(

@@ -66,6 +66,7 @@ class ToHubSpot:
         self.mapping = mapping
         self.mapper = RecordMapper(mapping)
         self.recorder = Recorder(context.run, mapping.name, DIRECTION, context.counts)
+        self.open_failures = True  # earlier runs left failures to resolve (checked per run)
 
     async def run(self) -> None:
         """Read every change since the cursor, then retry earlier failures not read again."""
@@ -185,11 +186,12 @@ class ToHubSpot:
     async def _commit(
         self, session: AsyncSession, keys: Sequence[str], cursor: ReadCursor | None
     ) -> None:
-        session.add_all(self.recorder.take())
+        await self.recorder.write(session)
         if self.context.dry_run:
             return
-        items = ItemRepository.scoped(session, self.context.scope)
-        await items.resolve(self.context.run, self.mapping.name, DIRECTION, keys)
+        if self.open_failures:
+            items = ItemRepository.scoped(session, self.context.scope)
+            await items.resolve(self.context.run, self.mapping.name, DIRECTION, keys)
         if cursor is not None:
             await self._advance(session, cursor)
 
@@ -209,6 +211,7 @@ class ToHubSpot:
             failed = await repo.open_failures(
                 self.context.interface_id, self.mapping.name, DIRECTION
             )
+        self.open_failures = bool(failed)
         retries: dict[str, dict[str, Any]] = {}
         for item in failed:
             record = (item.payload or {}).get("record")

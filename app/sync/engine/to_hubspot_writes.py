@@ -27,7 +27,13 @@ from app.sync.engine.mapper import json_safe
 from app.sync.engine.merge import Baseline, Decision
 from app.sync.engine.recorder import ItemError, Recorder
 from app.sync.engine.repository import LinkRepository
-from app.sync.engine.state import RunContext, new_link, store_baseline, with_returned
+from app.sync.engine.state import (
+    RunContext,
+    insert_links,
+    new_link,
+    store_baseline,
+    with_returned,
+)
 from app.sync.mapping.model import AssociationRule, ObjectMapping
 
 
@@ -88,7 +94,9 @@ async def upsert(
         return settled
     sent = [record_input for record_input, _ in inputs.values()]
     result = await context.hubspot.objects.batch_upsert(mapping.hubspot.object, sent)
-    return settled + _upserted(context, mapping, recorder, session, inputs, result)
+    written = _upserted(context, mapping, recorder, inputs, result)
+    await insert_links(session, [w.link for w in written if w.write.link is None])
+    return settled + written
 
 
 def _payload(record_input: RecordInput, write: Write) -> dict[str, Any]:
@@ -102,7 +110,6 @@ def _upserted(
     context: RunContext,
     mapping: ObjectMapping,
     recorder: Recorder,
-    session: AsyncSession,
     inputs: dict[int, tuple[RecordInput, Write]],
     result: BatchResult[RecordInput, CrmObject],
 ) -> list[Written]:
@@ -112,9 +119,8 @@ def _upserted(
     for success in result.succeeded:
         record_input, write = inputs[id(success.input)]
         link = write.link
-        if link is None:
+        if link is None:  # inserted in bulk by the caller
             link = new_link(context, mapping.name, write.key)
-            session.add(link)
         synced = write.decision.synced
         hubspot = with_returned(
             synced.hubspot, dict(record_input.properties), success.result.properties
