@@ -20,7 +20,7 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from app.connectors.hubspot.clock import SYSTEM_CLOCK, Clock
+from app.connectors.clock import SYSTEM_CLOCK, Clock
 from app.connectors.hubspot.errors import (
     HubSpotError,
     MalformedResponse,

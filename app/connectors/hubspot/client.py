@@ -12,9 +12,9 @@ from types import TracebackType
 
 import httpx
 
+from app.connectors.clock import SYSTEM_CLOCK, Clock
 from app.connectors.hubspot.associations import AssociationsApi
 from app.connectors.hubspot.auth import DEFAULT_BASE_URL, TokenProvider
-from app.connectors.hubspot.clock import SYSTEM_CLOCK, Clock
 from app.connectors.hubspot.limiter import PortalLimiter
 from app.connectors.hubspot.objects import ObjectsApi
 from app.connectors.hubspot.paths import LEGACY_PATHS, ApiPaths

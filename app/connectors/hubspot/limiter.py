@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from app.connectors.hubspot.clock import SYSTEM_CLOCK, Clock
+from app.connectors.clock import SYSTEM_CLOCK, Clock
 from app.connectors.hubspot.errors import DailyLimitExceeded
 
 

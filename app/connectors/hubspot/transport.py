@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from app.connectors.clock import Clock
 from app.connectors.hubspot.auth import TokenProvider
-from app.connectors.hubspot.clock import Clock
 from app.connectors.hubspot.errors import (
     DailyLimitExceeded,
     HubSpotError,

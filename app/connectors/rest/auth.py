@@ -11,8 +11,8 @@ import base64
 
 from pydantic import SecretStr
 
+from app.connectors.clock import Clock
 from app.connectors.errors import ConnectorAuthError
-from app.connectors.hubspot.clock import Clock
 from app.connectors.rest.config import AuthSettings
 from app.connectors.rest.http import HttpClient, Signer
 

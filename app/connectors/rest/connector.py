@@ -21,8 +21,8 @@ from app.connectors.base import (
     WriteResult,
     record_key,
 )
+from app.connectors.clock import SYSTEM_CLOCK, Clock
 from app.connectors.errors import ConnectorConfigError, ConnectorError
-from app.connectors.hubspot.clock import SYSTEM_CLOCK, Clock
 from app.connectors.rest.auth import make_signer
 from app.connectors.rest.config import ObjectSettings, RestConfig
 from app.connectors.rest.cursor import CursorState, since_param

@@ -15,13 +15,13 @@ from typing import Any, Protocol
 
 import httpx
 
+from app.connectors.clock import Clock
 from app.connectors.errors import (
     ConnectorAuthError,
     ConnectorConfigError,
     ConnectorError,
     ConnectorUnavailable,
 )
-from app.connectors.hubspot.clock import Clock
 from app.connectors.rest.config import RestConfig
 from app.connectors.rest.records import json_default
 from app.connectors.rest.retry import TRANSPORT_ERRORS, RetryPolicy, retry_after

@@ -20,7 +20,6 @@ import itertools
 import json
 import random
 import time
-import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
@@ -35,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 
+from app.connectors.hubspot.sandbox.errors import HubSpotError
 from app.connectors.hubspot.sandbox.events import ChangeEvent
 from app.connectors.hubspot.signatures import sign_v1, sign_v3
 from app.core.logging import get_logger
@@ -230,18 +230,11 @@ class _BatchUpdate(BaseModel):
     inputs: list[_BatchItem]
 
 
-def _error(status_code: int, category: str, message: str, **extra: object) -> JSONResponse:
-    body = {
-        "status": "error",
-        "message": message,
-        "correlationId": str(uuid.uuid4()),
-        "category": category,
-        **extra,
-    }
-    return JSONResponse(body, status_code=status_code)
+def _error(status_code: int, category: str, message: str) -> Response:
+    return HubSpotError(status_code, category, message).response()
 
 
-async def _read(request: Request, model: type[_Model]) -> _Model | JSONResponse:
+async def _read(request: Request, model: type[_Model]) -> _Model | Response:
     try:
         return model.model_validate_json(await request.body())
     except ValidationError as exc:
@@ -300,7 +293,7 @@ def webhooks_router(settings_store: WebhookSettings) -> APIRouter:
         route_class=_guarded_route(settings),
     )
 
-    def missing(subscription_id: str) -> JSONResponse:
+    def missing(subscription_id: str) -> Response:
         return _error(404, "OBJECT_NOT_FOUND", f"No subscription with id {subscription_id}.")
 
     def lookup(subscription_id: str) -> Subscription | None:
@@ -309,15 +302,15 @@ def webhooks_router(settings_store: WebhookSettings) -> APIRouter:
         )
 
     @router.get("/settings")
-    async def get_settings() -> JSONResponse:
+    async def get_settings() -> Response:
         if settings.target is None:
             return _error(404, "OBJECT_NOT_FOUND", "This app has no webhook settings.")
         return JSONResponse(settings.target.to_json())
 
     @router.put("/settings")
-    async def put_settings(request: Request) -> JSONResponse:
+    async def put_settings(request: Request) -> Response:
         body = await _read(request, _SettingsChange)
-        if isinstance(body, JSONResponse):
+        if isinstance(body, Response):
             return body
         problem = _target_problem(body.targetUrl)
         if problem is not None:
@@ -331,13 +324,13 @@ def webhooks_router(settings_store: WebhookSettings) -> APIRouter:
         return Response(status_code=204)
 
     @router.get("/subscriptions")
-    async def list_subscriptions() -> JSONResponse:
+    async def list_subscriptions() -> Response:
         return JSONResponse({"results": [sub.to_json() for sub in settings.subscriptions.values()]})
 
     @router.post("/subscriptions")
-    async def create_subscription(request: Request) -> JSONResponse:
+    async def create_subscription(request: Request) -> Response:
         body = await _read(request, _SubscriptionCreate)
-        if isinstance(body, JSONResponse):
+        if isinstance(body, Response):
             return body
         problem = _subscription_problem(body)
         if problem is not None:
@@ -352,10 +345,10 @@ def webhooks_router(settings_store: WebhookSettings) -> APIRouter:
         return JSONResponse(subscription.to_json(), status_code=201)
 
     @router.post("/subscriptions/batch/update")
-    async def batch_update(request: Request) -> JSONResponse:
+    async def batch_update(request: Request) -> Response:
         started = settings.clock()
         body = await _read(request, _BatchUpdate)
-        if isinstance(body, JSONResponse):
+        if isinstance(body, Response):
             return body
         updated = [settings.set_active(item.id, item.active) for item in body.inputs]
         results = [sub.to_json() for sub in updated if sub is not None]
@@ -375,16 +368,16 @@ def webhooks_router(settings_store: WebhookSettings) -> APIRouter:
         return JSONResponse(answer, status_code=207)
 
     @router.get("/subscriptions/{subscriptionId}")
-    async def get_subscription(subscriptionId: str) -> JSONResponse:
+    async def get_subscription(subscriptionId: str) -> Response:
         subscription = lookup(subscriptionId)
         if subscription is None:
             return missing(subscriptionId)
         return JSONResponse(subscription.to_json())
 
     @router.patch("/subscriptions/{subscriptionId}")
-    async def patch_subscription(subscriptionId: str, request: Request) -> JSONResponse:
+    async def patch_subscription(subscriptionId: str, request: Request) -> Response:
         body = await _read(request, _SubscriptionPatch)
-        if isinstance(body, JSONResponse):
+        if isinstance(body, Response):
             return body
         subscription = lookup(subscriptionId)
         if subscription is None:
