@@ -24,12 +24,12 @@ ever contains a token: HubSpot's own text is scrubbed of bearer-like strings.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import httpx
+import orjson
 
 BODY_EXCERPT_CHARS = 200
 _TOKEN_LIKE = re.compile(
@@ -223,8 +223,8 @@ def excerpt(text: str) -> str:
 def json_body(response: httpx.Response) -> Any:
     """The decoded JSON body, or ``MalformedResponse`` quoting the start of the body."""
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
         raise MalformedResponse(
             f"expected JSON, got {response.headers.get('content-type', 'no content type')}: "
             f"{excerpt(response.text)!r}",

@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 Values = Mapping[str, Any]  # field → value, keyed by HubSpot property names
 Snapshot = dict[str, str]  # field → canonical non-empty value
 
@@ -84,5 +86,5 @@ def snapshot(values: Values) -> Snapshot:
 
 def values_hash(values: Values) -> str:
     """SHA-256 (hex, 64 characters) of the canonical JSON of ``values``: equal iff values agree."""
-    document = json.dumps(snapshot(values), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(document.encode("utf-8")).hexdigest()
+    document = orjson.dumps(snapshot(values), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(document).hexdigest()
