@@ -34,6 +34,9 @@ class RecordLink(TenantOwned, Base):
     # property name): the per-side baseline of the field-by-field merge.
     source_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     hubspot_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The association each rule last made in HubSpot: rule target → that record's source key,
+    # so a changed reference is re-associated and the old pair removed.
+    associations: Mapped[dict[str, str] | None] = mapped_column(JSON)
     source_modified_at: Mapped[datetime | None]
     hubspot_modified_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -109,6 +109,13 @@ class AssociationsApi:
         """Link each pair with its labelled ``types``."""
         return await self._write(from_type, to_type, "create", pairs)
 
+    async def remove(self, from_type: str, to_type: str, pairs: Sequence[AssociationInput]) -> None:
+        """Remove every association (all labels) between each pair; pairs not linked are fine."""
+        path = self._paths.association_batch(from_type, to_type, "archive")
+        for chunk in chunks(pairs):
+            inputs = [{"from": {"id": p.from_id}, "to": [{"id": p.to_id}]} for p in chunk]
+            await self._transport.call(Call("POST", path, json={"inputs": inputs}))
+
     async def read(
         self, from_type: str, to_type: str, ids: Sequence[str]
     ) -> BatchResult[str, list[Associated]]:

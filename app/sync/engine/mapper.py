@@ -95,6 +95,15 @@ class RecordMapper:
         except (TransformValueError, TransformError, TemplateError) as exc:
             raise MappingFailure(rule.hubspot, str(exc)) from None
 
+    def references(self, record: Mapping[str, Any]) -> dict[str, str]:
+        """Per association rule, the other record's source key ``record`` names (if any)."""
+        found: dict[str, str] = {}
+        for rule in self.mapping.associations:
+            value = record.get(rule.field)
+            if value not in (None, ""):
+                found[rule.key] = str(value)
+        return found
+
     def hubspot_values(self, record: CrmObject) -> dict[str, Any]:
         """A HubSpot record's values of the mapped properties (None where it has none)."""
         return {name: record.properties.get(name) for name in self.properties}

@@ -20,7 +20,7 @@ from app.models.base import utcnow
 from app.sync.engine.counts import RunCounts
 from app.sync.engine.hashing import Snapshot, canonical, values_hash
 from app.sync.engine.merge import Baseline
-from app.sync.mapping.model import MappingTable
+from app.sync.mapping.model import MappingTable, ObjectMapping
 
 HUBSPOT_OVERLAP_MS = 60_000  # search index lag: re-read this much before the HubSpot cursor
 
@@ -108,3 +108,8 @@ def with_returned(
         else:
             after.pop(name, None)
     return after
+
+
+def moves_associations(mapping: ObjectMapping, refs: dict[str, str], link: RecordLink) -> bool:
+    """Whether the references ``refs`` differ from what ``link`` was last associated with."""
+    return bool(mapping.associations) and refs != (link.associations or {})

@@ -31,16 +31,16 @@ from app.connectors.hubspot.models import CrmObject
 from app.core.db import session_scope
 from app.models import RecordLink
 from app.models.enums import ItemAction, SyncDirection
+from app.sync.engine.associating import associate
 from app.sync.engine.counts import Outcome
 from app.sync.engine.echo import EchoGuard, Seen
 from app.sync.engine.mapper import MappingFailure, RecordMapper, json_safe
 from app.sync.engine.merge import Pair, merge
 from app.sync.engine.recorder import ItemError, Recorder
 from app.sync.engine.repository import CursorRepository, ItemRepository, LinkRepository
-from app.sync.engine.state import RunContext, baseline
+from app.sync.engine.state import RunContext, baseline, insert_links, moves_associations
 from app.sync.engine.to_hubspot_writes import (
     Write,
-    associate,
     delete_in_hubspot,
     upsert,
     write_back,
@@ -56,6 +56,7 @@ class _Mapped:
     record: Record
     values: dict[str, str]
     modified: datetime | None
+    refs: dict[str, str]
 
 
 class ToHubSpot:
@@ -102,9 +103,10 @@ class ToHubSpot:
                 self.context.interface_id, self.mapping.name, [*keys, *deleted]
             )
             writes = await self._plan(mapped, links, force)
-            written = await upsert(self.context, self.mapping, self.recorder, session, writes)
+            written = await upsert(self.context, self.mapping, self.recorder, writes)
             await write_back(self.context, self.mapping, self.recorder, written)
             await associate(self.context, self.mapping, self.recorder, session, written)
+            await insert_links(session, [w.link for w in written if w.write.link is None])
             await delete_in_hubspot(
                 self.context, self.mapping, self.recorder, session, deleted, links
             )
@@ -126,7 +128,8 @@ class ToHubSpot:
                     ItemAction.update, key, payload=payload, error=ItemError(str(exc)), failed=True
                 )
                 continue
-            mapped.append(_Mapped(key, record, values, self._modified(record)))
+            refs = self.mapper.references(record)
+            mapped.append(_Mapped(key, record, values, self._modified(record), refs))
         return mapped
 
     def _modified(self, record: Record) -> datetime | None:
@@ -157,7 +160,8 @@ class ToHubSpot:
             )
             decision = merge(self.mapping, pair, self.mapper.reverse)
             changes = dict(item.values) if force else dict(decision.to_hubspot)
-            writes.append(Write(item.key, item.record, changes, decision, link, item.modified))
+            write = Write(item.key, item.record, changes, decision, link, item.modified, item.refs)
+            writes.append(write)
         return writes
 
     async def _hubspot_side(self, links: Sequence[RecordLink]) -> dict[str, CrmObject]:
@@ -174,6 +178,8 @@ class ToHubSpot:
     def _unchanged(self, link: RecordLink | None, item: _Mapped) -> bool:
         """Unchanged since the last sync, an echo of hubsync's own write, or a stale read."""
         if link is None or link.source_hash is None or link.hubspot_id is None:
+            return False
+        if moves_associations(self.mapping, item.refs, link):
             return False
         seen = EchoGuard(link.source_hash, link.source_modified_at).classify(
             item.values, item.modified

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.base import Record, WriteOutcome, WriteResult
-from app.connectors.hubspot.associations import AssociationInput, AssociationType
 from app.connectors.hubspot.batch import BatchResult
 from app.connectors.hubspot.models import CrmObject
 from app.connectors.hubspot.objects import RecordInput
@@ -29,12 +28,12 @@ from app.sync.engine.recorder import ItemError, Recorder
 from app.sync.engine.repository import LinkRepository
 from app.sync.engine.state import (
     RunContext,
-    insert_links,
+    moves_associations,
     new_link,
     store_baseline,
     with_returned,
 )
-from app.sync.mapping.model import AssociationRule, ObjectMapping
+from app.sync.mapping.model import ObjectMapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +46,7 @@ class Write:
     decision: Decision
     link: RecordLink | None
     modified: datetime | None
+    refs: dict[str, str]  # per association rule: the other record's source key
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,6 @@ async def upsert(
     context: RunContext,
     mapping: ObjectMapping,
     recorder: Recorder,
-    session: AsyncSession,
     writes: Sequence[Write],
 ) -> list[Written]:
     """Upsert ``writes`` by the match property; links and items from per-input results."""
@@ -81,7 +80,9 @@ async def upsert(
         else:  # only fields that do not flow to HubSpot changed: just keep the new baseline
             store_baseline(write.link, write.decision.synced, source_modified=write.modified)
             settled.append(Written(write.record, write.link, write, sent=False))
-            if not write.decision.to_source:
+            if not write.decision.to_source and not moves_associations(
+                mapping, write.refs, write.link
+            ):  # otherwise the item of what did change tells
                 recorder.count(Outcome.unchanged)
     if context.dry_run:
         for record_input, write in inputs.values():
@@ -94,9 +95,7 @@ async def upsert(
         return settled
     sent = [record_input for record_input, _ in inputs.values()]
     result = await context.hubspot.objects.batch_upsert(mapping.hubspot.object, sent)
-    written = _upserted(context, mapping, recorder, inputs, result)
-    await insert_links(session, [w.link for w in written if w.write.link is None])
-    return settled + written
+    return settled + _upserted(context, mapping, recorder, inputs, result)
 
 
 def _payload(record_input: RecordInput, write: Write) -> dict[str, Any]:
@@ -169,68 +168,6 @@ async def write_back(
         error = None if result.ok else ItemError(result.reason or "the source refused the record")
         recorder.item(ItemAction.update, done.write.key, hubspot_id=done.link.hubspot_id,
                       payload=payload, error=error, failed=not result.ok)  # fmt: skip
-
-
-async def associate(
-    context: RunContext,
-    mapping: ObjectMapping,
-    recorder: Recorder,
-    session: AsyncSession,
-    written: Sequence[Written],
-) -> None:
-    """Link the written records to the records their association fields name."""
-    for rule in mapping.associations:
-        wanted = {
-            w.link.source_key: (str(w.link.hubspot_id), str(w.record[rule.field]))
-            for w in written
-            if w.sent and w.record.get(rule.field) not in (None, "")
-        }
-        if wanted:
-            await _associate_rule(context, mapping, recorder, session, rule, wanted)
-
-
-async def _associate_rule(
-    context: RunContext,
-    mapping: ObjectMapping,
-    recorder: Recorder,
-    session: AsyncSession,
-    rule: AssociationRule,
-    wanted: dict[str, tuple[str, str]],
-) -> None:
-    other = context.table.mapping(rule.to)
-    repo = LinkRepository.scoped(session, context.scope)
-    ends = await repo.by_source_keys(
-        context.interface_id, other.name, {k for _, k in wanted.values()}
-    )
-    pairs: dict[int, tuple[AssociationInput, str]] = {}
-    types = (AssociationType(rule.type_id),) if rule.type_id is not None else ()
-    for key, (from_id, other_key) in wanted.items():
-        end = ends.get(other_key)
-        if end is None or end.hubspot_id is None:
-            reason = ItemError(f"association to {other.name} {other_key!r}: not in HubSpot yet")
-            recorder.item(ItemAction.skip, key, hubspot_id=from_id, error=reason)
-            continue
-        pair = AssociationInput(from_id, end.hubspot_id, types)
-        pairs[id(pair)] = (pair, key)
-    if not pairs:
-        return
-    api = context.hubspot.associations
-    create = api.create if types else api.create_default
-    result = await create(
-        mapping.hubspot.object, other.hubspot.object, [p for p, _ in pairs.values()]
-    )
-    for failure in result.failed:
-        pair, key = pairs[id(failure.input)]
-        payload = {"association": {"to": other.name, "from_id": pair.from_id, "to_id": pair.to_id}}
-        error = ItemError.from_batch(failure)
-        recorder.item(
-            ItemAction.update,
-            key,
-            hubspot_id=pair.from_id,
-            payload=payload,
-            error=error,
-            failed=True,
-        )
 
 
 async def delete_in_hubspot(

@@ -125,6 +125,15 @@ class AssociationRule(Strict):
     type_id: int | None = None  # HubSpot association type; None: the default for the pair
     label: str | None = None
 
+    @property
+    def key(self) -> str:
+        """Names this rule among its object's rules, for the associations a link remembers."""
+        return (
+            f"{self.to}.{self.field}"
+            if self.type_id is None
+            else f"{self.to}.{self.field}.{self.type_id}"
+        )
+
 
 class DeletionRules(Strict):
     """What a deletion on one side does on the other."""

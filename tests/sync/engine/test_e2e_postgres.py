@@ -132,19 +132,28 @@ async def test_erp_changes_flow_to_hubspot(e2e: PgRunner) -> None:
     assert e2e.erp.row("companies", "C2")["name"] == "Globex Corp"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a change of only the association field (company_id) is not seen: "
-    "ToHubSpot._unchanged hashes the mapped properties only, so the row is skipped and "
-    "associate() (which also skips Written(sent=False) and never removes the old pair) "
-    "is not reached; the contact stays with its old company",
-)
 async def test_a_contact_moved_to_another_company_is_reassociated(e2e: PgRunner) -> None:
     await synced(e2e)
     e2e.erp.put("contacts", id="cy@", company_id="C1")
     run = await e2e.run()
     assert run.status == RunStatus.succeeded, run.error_summary
     assert await contact_companies(e2e.portal) == {**WORKS_AT, "cy@globex.example": ["C1"]}
+    assert run.counts["contacts"]["updated"] == 1
+    quiet = await e2e.run()  # the move is remembered: nothing left to do
+    assert e2e.portal.transport.writes() == 0
+    assert quiet.counts["contacts"]["updated"] == 0
+
+
+async def test_a_cleared_company_reference_removes_the_association(e2e: PgRunner) -> None:
+    await synced(e2e)
+    e2e.erp.put("contacts", id="cy@", company_id=None)
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    linked = await contact_companies(e2e.portal)
+    assert linked.get("cy@globex.example", []) == []
+    assert {k: v for k, v in linked.items() if v} == {
+        k: v for k, v in WORKS_AT.items() if k != "cy@globex.example"
+    }
 
 
 async def test_a_hubspot_change_flows_to_the_erp_row(e2e: PgRunner) -> None:

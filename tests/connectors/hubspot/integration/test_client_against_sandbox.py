@@ -119,7 +119,12 @@ async def run_scenario(client: HubSpotClient) -> None:
     )
     assert links.ok
     associated = await client.associations.read("contacts", "companies", [contact_ids[0]])
-    assert associated.ok
+    assert [a.to_object_id for a in associated.succeeded[0].result] == [company_ids[0]]
+    await client.associations.remove(
+        "contacts", "companies", [AssociationInput(contact_ids[0], company_ids[0])]
+    )
+    gone = await client.associations.read("contacts", "companies", [contact_ids[0]])
+    assert not any(s.result for s in gone.succeeded)
     assert (await client.objects.get("contacts", contact_ids[1])).id == contact_ids[1]
     assert [p async for p in client.objects.iter_pages("contacts", limit=2)]
     await client.objects.batch_archive("contacts", [contact_ids[2]])
