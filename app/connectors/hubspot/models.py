@@ -31,6 +31,7 @@ class CrmObject(HubSpotModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     archived: bool = False
+    archived_at: datetime | None = None
     new: bool | None = None
     object_write_trace_id: str | None = None
 

@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Executable, Table, and_, bindparam, delete, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -65,10 +76,14 @@ def write_records(
     return results
 
 
+_STAMP = "hubsync_deleted_at"  # bind name of the soft-delete stamp (never a column name)
+
+
 def delete_keys(
     connection: Connection, obj: SqlObject, keys: Sequence[Key], zone: ZoneInfo, explain: Explain
 ) -> list[WriteResult]:
-    """Delete rows by key; a key that is not stored is ``unchanged``."""
+    """Delete rows by key (stamping the soft-delete column where the object has one); a key
+    that is not stored is ``unchanged``."""
     results = [WriteResult(key, WriteOutcome.deleted) for key in keys]
     pending: list[_Pending] = []
     for index, key in enumerate(keys):
@@ -77,14 +92,31 @@ def delete_keys(
             results[index] = WriteResult(key, WriteOutcome.failed, "not a key of this object")
         else:
             pending.append((index, key, values))
-    stored = _stored(connection, obj, [values for _, _, values in pending], set())
-    found = [item for item in pending if item[1] in stored]
+    marks = {obj.soft_delete} if obj.soft_delete else set()
+    stored = _stored(connection, obj, [values for _, _, values in pending], marks)
+    live = {k for k, row in stored.items() if not obj.soft_delete or row[obj.soft_delete] is None}
+    found = [item for item in pending if item[1] in live]
     for index, key, _ in pending:
-        if key not in stored:
+        if key not in live:
             results[index] = WriteResult(key, WriteOutcome.unchanged)
     table = _table(obj)
-    match = and_(*(table.c[k] == bindparam(k, type_=table.c[k].type) for k in obj.info.key))
-    _apply(connection, delete(table).where(match), found, results, explain)
+    if obj.soft_delete is None:
+        match = and_(*(table.c[k] == bindparam(k, type_=table.c[k].type) for k in obj.info.key))
+        _apply(connection, delete(table).where(match), found, results, explain)
+        return results
+    # the ERP's own way of deleting: stamp the soft-delete column (rows stay for its references)
+    column = table.c[obj.soft_delete]
+    now = datetime.now(zone)
+    stamp = now.replace(tzinfo=None) if obj.soft_delete in obj.naive else now
+    by_key = and_(  # an UPDATE may not bind a column's own name: prefix the key binds
+        *(table.c[k] == bindparam(f"key_{k}", type_=table.c[k].type) for k in obj.info.key)
+    )
+    stamped = [
+        (i, k, {_STAMP: stamp} | {f"key_{name}": v for name, v in values.items()})
+        for i, k, values in found
+    ]
+    soft = update(table).where(by_key).values({column: bindparam(_STAMP)})
+    _apply(connection, soft, stamped, results, explain)
     return results
 
 

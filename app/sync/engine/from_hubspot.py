@@ -7,7 +7,8 @@ record whose mapped values hash as the link's HubSpot side is an echo (hubsync's
 own write, or nothing new) and is only counted. The rest is merged field by
 field against the link's baselines; the source gets ``Decision.to_source`` via
 the connector (one result per record), and links, items and the cursor are
-committed together per batch of 100.
+committed together per batch of 100. Records archived in HubSpot follow after
+(``hubspot_archived``), when the mapping's policy asks for it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from app.models import RecordLink
 from app.models.enums import ItemAction, SyncDirection
 from app.sync.engine.counts import Outcome
 from app.sync.engine.echo import EchoGuard, Seen
+from app.sync.engine.hubspot_archived import follow_archived
 from app.sync.engine.mapper import RecordMapper, json_safe
 from app.sync.engine.merge import Decision, Pair, merge
 from app.sync.engine.recorder import ItemError, Recorder
@@ -53,10 +55,12 @@ class FromHubSpot:
         self.mapper = RecordMapper(mapping)
         self.recorder = Recorder(context.run, mapping.name, DIRECTION, context.counts)
         self.key_rule = next((r for r in mapping.fields if r.source == mapping.source.key), None)
+        self.cursor: dict[str, Any] = {}  # since_ms: changes read; archived_ms: archivals
 
     async def run(self) -> None:
         """Read HubSpot's changes since the cursor and apply them to the source, batch by batch."""
-        since = await self._cursor()
+        self.cursor = await self._cursor()
+        since = int(self.cursor.get("since_ms", 0))
         properties = list(dict.fromkeys([*self.mapper.properties, self.mapping.hubspot.match]))
         overlap = HUBSPOT_OVERLAP_MS if since else 0
         search = self.context.hubspot.search.iter_modified_since
@@ -70,6 +74,7 @@ class FromHubSpot:
                 batch = []
         if batch:
             await self._batch(batch)
+        await follow_archived(self.context, self.mapping, self.recorder, self.cursor)
 
     async def _batch(self, records: Sequence[CrmObject]) -> None:
         async with session_scope(self.context.sessions) as session:
@@ -145,19 +150,19 @@ class FromHubSpot:
         link.hubspot_id = change.record.id
         store_baseline(link, change.decision.synced, hubspot_modified=change.record.updated_at)
 
-    async def _cursor(self) -> int:
+    async def _cursor(self) -> dict[str, Any]:
         async with session_scope(self.context.sessions) as session:
             repo = CursorRepository.scoped(session, self.context.scope)
             stored = await repo.find(self.context.interface_id, self.mapping.name, DIRECTION)
-        return int((stored.value if stored else {}).get("since_ms", 0))
+        return dict(stored.value) if stored is not None and stored.value else {}
 
     async def _advance(self, session: AsyncSession, records: Sequence[CrmObject]) -> None:
         stamps = [r.updated_at for r in records if r.updated_at is not None]
         if not stamps:
             return
-        since_ms = int(max(stamps).timestamp() * 1000)
+        self.cursor["since_ms"] = int(max(stamps).timestamp() * 1000)
         repo = CursorRepository.scoped(session, self.context.scope)
-        await repo.put(self.context.run, self.mapping.name, DIRECTION, {"since_ms": since_ms})
+        await repo.put(self.context.run, self.mapping.name, DIRECTION, dict(self.cursor))
 
 
 def _would(change: _Change) -> WriteOutcome:

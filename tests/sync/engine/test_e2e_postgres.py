@@ -225,6 +225,40 @@ async def test_an_erp_soft_delete_is_ignored_under_the_ignore_policy(e2e: PgRunn
     assert e2e.portal.transport.writes() == 0
 
 
+async def archive_in_hubspot(runner: PgRunner, erp_id: str) -> None:
+    """Archive one company through the sandbox's public API, as a user would."""
+    record = (await companies_by_erp_id(runner.portal))[erp_id]
+    await rest(runner.portal, "DELETE", f"/crm/v3/objects/companies/{record.id}")
+
+
+async def test_a_hubspot_archival_deletes_the_erp_row_under_the_archive_policy(
+    e2e: PgRunner,
+) -> None:
+    await synced(e2e, on_delete={"hubspot_deleted": "archive"})
+    await archive_in_hubspot(e2e, "C2")
+    run = await e2e.run()
+    failed = [i.error_message for i in await items(e2e, run.id) if i.error_message]
+    assert run.status == RunStatus.succeeded, failed
+    assert run.counts["companies"]["deleted"] == 1
+    assert e2e.erp.row("companies", "C2")["deleted_at"] is not None
+    assert e2e.erp.row("companies", "C1")["deleted_at"] is None
+    quiet = await e2e.run()  # the archival is behind the watermark and the link forgotten
+    assert quiet.status == RunStatus.succeeded, quiet.error_summary
+    assert quiet.counts["companies"]["deleted"] == 0
+    assert e2e.portal.transport.writes() == 0
+
+
+async def test_a_hubspot_archival_is_not_looked_for_under_the_ignore_policy(
+    e2e: PgRunner,
+) -> None:
+    await synced(e2e)
+    await archive_in_hubspot(e2e, "C2")
+    run = await e2e.run()
+    assert run.status == RunStatus.succeeded, run.error_summary
+    assert e2e.erp.row("companies", "C2")["deleted_at"] is None
+    assert not [c for c in e2e.portal.transport.calls if "archived" in c]
+
+
 async def companies_by_erp_id_archived(portal: Portal) -> dict[str, Any]:
     """HubSpot's archived companies by ``erp_id``."""
     found = await rest(
