@@ -5,6 +5,8 @@ from app.models.audit import AuditEntry
 from app.models.base import Base, TenantOwned
 from app.models.connection import Connection
 from app.models.interface import Interface, MappingVersion
+from app.models.lease import Lease
+from app.models.notification import NotificationDelivery, NotificationTarget
 from app.models.run import RunItem, SyncRun
 from app.models.sync_state import Cursor, RecordLink
 from app.models.tenant import Tenant
@@ -18,8 +20,11 @@ __all__ = [
     "Cursor",
     "DeletionRequest",
     "Interface",
+    "Lease",
     "LoginThrottle",
     "MappingVersion",
+    "NotificationDelivery",
+    "NotificationTarget",
     "RecordLink",
     "RunItem",
     "SyncRun",

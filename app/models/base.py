@@ -44,15 +44,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def str_enum(enum_class: type[enum.StrEnum]) -> Enum:
-    """A portable enum column: a VARCHAR with a CHECK constraint, storing the values."""
+def str_enum(enum_class: type[enum.StrEnum], name: str | None = None) -> Enum:
+    """A portable enum column: a VARCHAR with a CHECK constraint, storing the values.
+
+    ``name`` names the constraint when a table has two columns of the same enum.
+    """
     return Enum(
         enum_class,
         native_enum=False,
         create_constraint=True,
         length=max(len(m.value) for m in enum_class),
         values_callable=lambda cls: [m.value for m in cls],
-        name=enum_class.__name__.lower(),
+        name=name or enum_class.__name__.lower(),
         validate_strings=True,
     )
 

@@ -108,3 +108,26 @@ class DeletionState(enum.StrEnum):
     pending = "pending"
     completed = "completed"
     failed = "failed"
+
+
+class NotificationKind(enum.StrEnum):
+    """How a notification reaches its recipient."""
+
+    email = "email"
+    webhook = "webhook"  # a JSON POST that Slack and Microsoft Teams incoming webhooks accept
+
+
+class HealthChange(enum.StrEnum):
+    """A change of an interface's health worth telling someone about."""
+
+    failed = "failed"
+    warning = "warning"
+    recovered = "recovered"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where one notification message stands."""
+
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"

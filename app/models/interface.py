@@ -70,6 +70,10 @@ class Interface(TenantOwned, Timestamped, Base):
     last_run_at: Mapped[datetime | None]
     health: Mapped[Health] = mapped_column(str_enum(Health), default=Health.never_run)
     health_reason: Mapped[str | None] = mapped_column(String(500))
+    health_changed_at: Mapped[datetime | None]
+    notified_health: Mapped[Health | None] = mapped_column(  # the health last notified
+        str_enum(Health, "notified_health")
+    )
 
     source_connection: Mapped[Connection] = relationship(
         lazy="raise",

@@ -47,6 +47,8 @@ class SyncRun(TenantOwned, Base):
     cursors_after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error_summary: Mapped[str | None] = mapped_column(Text)
     error_category: Mapped[ErrorCategory | None] = mapped_column(str_enum(ErrorCategory))
+    worker: Mapped[str | None] = mapped_column(String(100))  # the process running it (lease holder)
+    planned_at: Mapped[datetime | None]  # when the schedule wanted it to start (queue delay)
 
 
 class RunItem(TenantOwned, Base):
