@@ -47,6 +47,7 @@ def make_settings(database_url: str, var_dir: Path, **overrides: object) -> Sett
         "database_url": database_url,
         "secret_key": TEST_SECRET_KEY,
         "var_dir": var_dir,
+        "scheduler_enabled": False,  # tests drive runs themselves; scheduler tests opt in
         **overrides,
     }
     return Settings.model_validate(values)

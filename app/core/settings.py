@@ -13,9 +13,10 @@ import secrets
 import warnings
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -61,6 +62,21 @@ class Settings(BaseSettings):
     run_item_retention_days: int = Field(default=30, ge=1, le=90)
     run_item_max_retention_days: int = Field(default=90, ge=1, le=365)
     docs: bool | None = None
+    # Scheduler: each `hubsync serve` process looks for due interfaces every tick and runs
+    # those whose lease it wins; a lease not renewed for `lease_ttl_seconds` is taken over.
+    scheduler_enabled: bool = True
+    scheduler_tick_seconds: float = Field(default=5.0, gt=0, le=60)
+    lease_ttl_seconds: float = Field(default=60.0, ge=1, le=3600)
+    max_concurrent_runs: int = Field(default=4, ge=1, le=64)
+    # Notifications by e-mail (no SMTP host: e-mail targets are kept but not sent).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = Field(default=None, repr=False)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_from: str = "hubsync <hubsync@localhost>"
+    # /metrics: open to whoever reaches it unless a bearer token is set here.
+    metrics_token: SecretStr | None = Field(default=None, repr=False)
 
     @field_validator("database_url")
     @classmethod
