@@ -25,7 +25,7 @@ from app.middleware import (
 from app.sync.mapping.xlsx_import import MAX_FILE_BYTES as MAX_XLSX_BYTES
 from app.ui import STATIC_DIR
 from app.ui.routes import router as ui_router
-from app.web import WebState
+from app.web import WebState, build_scheduler
 
 CSRF_EXEMPT_PREFIXES = ("/api/",)
 UPLOAD_PATH_SUFFIXES = ("/mapping-versions/import",)  # XLSX uploads: the import's own cap
@@ -40,9 +40,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler = build_scheduler(state) if settings.scheduler_enabled else None
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            grace = settings.lease_ttl_seconds / 2  # checkpoint well before the lease would lapse
+            if scheduler is not None:
+                await scheduler.stop(grace)
+            else:
+                await state.executor.shutdown(grace)
             await state.engine.dispose()
 
     app = FastAPI(

@@ -13,6 +13,9 @@ from app.auth.throttle import ThrottlePolicy
 from app.core.db import SessionFactory, create_engine, create_session_factory
 from app.core.secrets_box import SecretBox
 from app.core.settings import Settings
+from app.sync.scheduling.executor import RunExecutor, process_holder
+from app.sync.scheduling.leases import Leases
+from app.sync.scheduling.scheduler import Scheduler
 
 CSRF_COOKIE = "hubsync_csrf"
 
@@ -27,17 +30,21 @@ class WebState:
     keys: CredentialKeys
     secret_box: SecretBox
     session_policy: SessionPolicy
+    executor: RunExecutor  # this process's runs, each under its leases
 
     @classmethod
     def build(cls, settings: Settings) -> WebState:
         """Create the engine and derive every key from the settings."""
         engine = create_engine(settings.database_url)
+        sessions = create_session_factory(engine)
+        box = SecretBox(settings.secret_keys)
+        ttl = timedelta(seconds=settings.lease_ttl_seconds)
         return cls(
             settings=settings,
             engine=engine,
-            session_factory=create_session_factory(engine),
+            session_factory=sessions,
             keys=CredentialKeys.from_master(settings.secret_keys[0]),
-            secret_box=SecretBox(settings.secret_keys),
+            secret_box=box,
             session_policy=SessionPolicy(
                 idle=timedelta(minutes=settings.session_idle_minutes),
                 absolute=timedelta(hours=settings.session_absolute_hours),
@@ -46,9 +53,22 @@ class WebState:
                     window=timedelta(minutes=settings.login_failure_window_minutes),
                 ),
             ),
+            executor=RunExecutor(
+                sessions,
+                box,
+                Leases(sessions, process_holder(), ttl),
+                max_concurrent=settings.max_concurrent_runs,
+            ),
         )
 
 
 def cookie_name(settings: Settings) -> str:
     """The session cookie's name: ``__Host-`` prefixed whenever cookies are Secure."""
     return "__Host-hubsync_session" if settings.secure_cookies else "hubsync_session"
+
+
+def build_scheduler(state: WebState) -> Scheduler:
+    """The scheduler of a ``hubsync serve`` process, ticking on the settings' interval."""
+    return Scheduler(
+        state.session_factory, state.executor, tick_seconds=state.settings.scheduler_tick_seconds
+    )

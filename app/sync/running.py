@@ -26,6 +26,7 @@ from app.models import Interface, SyncRun
 from app.models.enums import Health, RunStatus, RunTrigger
 from app.sync.connections import get_connection, open_connection_secrets
 from app.sync.engine.runner import run_interface
+from app.sync.engine.state import RunHooks
 from app.sync.interfaces import get_interface
 from app.sync.mapping.model import MappingTable
 from app.sync.versions import runnable_version, version_table
@@ -78,8 +79,13 @@ async def run_now(
     interface_id: uuid.UUID,
     trigger: RunTrigger = RunTrigger.manual,
     dry_run: bool = False,
+    hooks: RunHooks | None = None,
 ) -> SyncRun:
-    """Run one interface in the foreground and record its health; returns the run."""
+    """Run one interface in the foreground and record its health; returns the run.
+
+    Exclusive runs (one per interface, one writer per portal) are the
+    executor's job (``app.sync.scheduling.executor``), which calls this.
+    """
     plan = await _plan(sessions, actor=actor, box=box, interface_id=interface_id)
     source = connector_class(plan.connector).from_settings(plan.source_settings)
     async with source, plan.hubspot.client() as hubspot:
@@ -87,8 +93,9 @@ async def run_now(
             table=plan.table, connector=source, hubspot=hubspot, sessions=sessions,
             tenant_id=plan.tenant_id, interface_id=plan.interface_id, trigger=trigger,
             dry_run=dry_run, mapping_version_id=plan.version_id, triggered_by_id=actor.user_id,
+            hooks=hooks,
         )  # fmt: skip
-    if not dry_run:
+    if not dry_run and run.status is not RunStatus.aborted:  # a stop at shutdown is no verdict
         await _record_health(sessions, actor=actor, interface_id=interface_id, run=run)
     return run
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,11 +43,11 @@ async def test_admin_runs_an_interface_and_reads_its_items(
     interface_id = await applied_interface(db, web, world, erp_url, sandbox_url)
     dry = await client.post(f"/api/v1/interfaces/{interface_id}/runs?dry_run=true",
                             headers=bearer(world.a.admin_token))  # fmt: skip
-    assert dry.status_code == 201, dry.text
+    assert dry.status_code == 200, dry.text
     assert dry.json()["dry_run"] is True
-    response = await client.post(f"/api/v1/interfaces/{interface_id}/runs",
+    response = await client.post(f"/api/v1/interfaces/{interface_id}/runs?wait=true",
                                  headers=bearer(world.a.admin_token))  # fmt: skip
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     run = response.json()
     assert run["status"] == "succeeded"
     assert run["counts"]["companies"]["created"] == 3
@@ -69,3 +71,31 @@ async def test_viewers_may_not_start_runs(
     response = await client.post(f"/api/v1/interfaces/{interface_id}/runs",
                                  headers=bearer(world.a.viewer_token))  # fmt: skip
     assert response.status_code == 403
+
+
+async def test_a_run_started_in_the_background_is_followed_until_it_finishes(
+    client: httpx.AsyncClient,
+    db: AsyncSession,
+    web: WebState,
+    world: World,
+    erp_url: str,
+    sandbox_url: str,
+) -> None:
+    interface_id = await applied_interface(db, web, world, erp_url, sandbox_url)
+    headers = bearer(world.a.admin_token)
+    started = await client.post(f"/api/v1/interfaces/{interface_id}/runs", headers=headers)
+    assert started.status_code == 202, started.text
+    assert started.json()["status"] == "running"
+    again = await client.post(f"/api/v1/interfaces/{interface_id}/runs", headers=headers)
+    assert again.status_code == 409, again.text
+    assert "busy" in again.json()["detail"]
+    run_id = started.json()["id"]
+    for _ in range(200):  # the run finishes in the app's loop; poll as a client would
+        run = (await client.get(f"/api/v1/runs/{run_id}", headers=headers)).json()
+        if run["status"] != "running":
+            break
+        await asyncio.sleep(0.05)
+    assert run["status"] == "succeeded", run
+    assert run["counts"]["companies"]["created"] == 3
+    after = await client.post(f"/api/v1/interfaces/{interface_id}/runs?wait=true", headers=headers)
+    assert after.status_code == 200, after.text  # the leases were released

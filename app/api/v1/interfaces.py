@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
 from app.api.deps import ApiActor, SessionDep, StateDep
-from app.api.v1.schemas import InterfaceIn, InterfaceOut, RunOut
-from app.core.errors import Forbidden, NotFound, Unauthenticated
-from app.sync import interfaces, running
+from app.api.v1.schemas import InterfaceIn, InterfaceOut, InterfaceUpdate, RunOut
+from app.auth.actor import Permission
+from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from app.core.tenancy import bind_scope
+from app.models.enums import RunTrigger
+from app.sync import interface_control, interfaces, running
 
 router = APIRouter(
     prefix="/interfaces", tags=["interfaces"], responses={**Unauthenticated.schema()}
@@ -52,21 +55,89 @@ async def get_interface(
     )
 
 
+@router.patch(
+    "/{interface_id}",
+    response_model=InterfaceOut,
+    responses={**Forbidden.schema(), **NotFound.schema(), **InvalidInput.schema()},
+)
+async def update_interface(
+    interface_id: uuid.UUID, body: InterfaceUpdate, actor: ApiActor, session: SessionDep
+) -> InterfaceOut:
+    """Change the interval (10–45 minutes); the next run is rescheduled at once."""
+    interface = await interface_control.set_interval(
+        session, actor=actor, interface_id=interface_id, minutes=body.interval_minutes
+    )
+    return InterfaceOut.model_validate(interface)
+
+
 @router.post(
     "/{interface_id}/runs",
     response_model=RunOut,
-    status_code=status.HTTP_201_CREATED,
-    responses={**Forbidden.schema(), **NotFound.schema()},
-)
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        **Forbidden.schema(), **NotFound.schema(), **Conflict.schema(),
+        200: {"description": "A dry run's report, or the finished run with `wait=true`"},
+    },
+)  # fmt: skip
 async def run_interface_now(
-    interface_id: uuid.UUID, actor: ApiActor, state: StateDep, dry_run: bool = False
+    interface_id: uuid.UUID,
+    actor: ApiActor,
+    state: StateDep,
+    response: Response,
+    dry_run: bool = False,
+    wait: bool = False,
 ) -> RunOut:
-    """Run the interface now and answer with the finished run (dry_run: write nothing)."""
-    run = await running.run_now(
-        state.session_factory,
-        actor=actor,
-        box=state.secret_box,
-        interface_id=interface_id,
-        dry_run=dry_run,
+    """Start a run now (202, the run as it starts; 409 while one runs) — ``wait=true``
+    answers when it has finished (200); a dry run writes nothing and answers its report."""
+    if dry_run:
+        run = await running.run_now(
+            state.session_factory, actor=actor, box=state.secret_box,
+            interface_id=interface_id, dry_run=True,
+        )  # fmt: skip
+        response.status_code = status.HTTP_200_OK
+        return RunOut.model_validate(run)
+    async with state.session_factory() as session:
+        bind_scope(session, actor.scope)
+        await interfaces.get_interface(session, actor=actor, interface_id=interface_id)
+        actor.require(Permission.operate_interfaces)
+    if wait:
+        run = await state.executor.run(interface_id, trigger=RunTrigger.manual, actor=actor)
+        response.status_code = status.HTTP_200_OK
+        return RunOut.model_validate(run)
+    started = await state.executor.start(interface_id, trigger=RunTrigger.manual, actor=actor)
+    if started.run is None:
+        raise Conflict(f"a run cannot start now: the {started.busy} is busy with another run")
+    return RunOut.model_validate(started.run)
+
+
+STATE_ERRORS = {**Forbidden.schema(), **NotFound.schema(), **InvalidInput.schema()}
+
+
+@router.post("/{interface_id}/activate", response_model=InterfaceOut, responses=STATE_ERRORS)
+async def activate_interface(
+    interface_id: uuid.UUID, actor: ApiActor, session: SessionDep
+) -> InterfaceOut:
+    """Put the interface on its schedule (needs an approved mapping version); it runs now."""
+    return InterfaceOut.model_validate(
+        await interface_control.activate_interface(session, actor=actor, interface_id=interface_id)
     )
-    return RunOut.model_validate(run)
+
+
+@router.post("/{interface_id}/pause", response_model=InterfaceOut, responses=STATE_ERRORS)
+async def pause_interface(
+    interface_id: uuid.UUID, actor: ApiActor, session: SessionDep
+) -> InterfaceOut:
+    """Take the interface off its schedule until it is resumed."""
+    return InterfaceOut.model_validate(
+        await interface_control.pause_interface(session, actor=actor, interface_id=interface_id)
+    )
+
+
+@router.post("/{interface_id}/resume", response_model=InterfaceOut, responses=STATE_ERRORS)
+async def resume_interface(
+    interface_id: uuid.UUID, actor: ApiActor, session: SessionDep
+) -> InterfaceOut:
+    """Put a paused interface back on its schedule; it runs now."""
+    return InterfaceOut.model_validate(
+        await interface_control.resume_interface(session, actor=actor, interface_id=interface_id)
+    )

@@ -106,11 +106,21 @@ class ConnectionOut(Output):
     hub_id: int | None
 
 
+INTERVAL_HELP = (
+    f"minutes between runs, {MIN_INTERVAL_MINUTES} to {MAX_INTERVAL_MINUTES} "
+    "(anything else is refused, naming the range)"
+)
+
+
 class InterfaceIn(Input):
     name: str = Field(min_length=1, max_length=100)
     source_connection_id: uuid.UUID
     hubspot_connection_id: uuid.UUID
-    interval_minutes: int = Field(default=15, ge=MIN_INTERVAL_MINUTES, le=MAX_INTERVAL_MINUTES)
+    interval_minutes: int = Field(default=15, description=INTERVAL_HELP)
+
+
+class InterfaceUpdate(Input):
+    interval_minutes: int = Field(description=INTERVAL_HELP)
 
 
 class InterfaceOut(Output):

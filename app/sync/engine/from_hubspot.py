@@ -72,6 +72,7 @@ class FromHubSpot:
             if len(batch) == BATCH_SIZE:
                 await self._batch(batch)
                 batch = []
+                self.context.checkpoint()
         if batch:
             await self._batch(batch)
         await follow_archived(self.context, self.mapping, self.recorder, self.cursor)

@@ -4,9 +4,10 @@ Object mappings run in dependency order (companies before the contacts that
 point at them); ``to_hubspot`` and ``both`` mappings first push the source's
 changes, ``from_hubspot`` and ``both`` mappings then pull HubSpot's. The run row
 is committed first (status ``running``) so its items can be committed batch by
-batch; it ends ``succeeded``, ``warning`` (some items failed) or ``failed`` (the
+batch; it ends ``succeeded``, ``warning`` (some items failed), ``failed`` (the
 run could not proceed: a connector or HubSpot error that is not about one
-record), with counts and the cursors before and after.
+record) or ``aborted`` (the process stopped it between batches, at shutdown or
+when it lost the run's lease), with counts and the cursors before and after.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from app.sync.engine.counts import run_status
 from app.sync.engine.from_hubspot import FromHubSpot
 from app.sync.engine.recorder import error_category
 from app.sync.engine.repository import CursorRepository
-from app.sync.engine.state import RunContext
+from app.sync.engine.state import RunContext, RunHooks, RunStopped
 from app.sync.engine.to_hubspot import ToHubSpot
 from app.sync.mapping.model import Direction, MappingTable
 
@@ -46,6 +47,7 @@ async def run_interface(
     dry_run: bool = False,
     mapping_version_id: uuid.UUID | None = None,
     triggered_by_id: uuid.UUID | None = None,
+    hooks: RunHooks | None = None,
 ) -> SyncRun:
     """Run every object mapping of ``table`` once and return the finished run record.
 
@@ -63,12 +65,18 @@ async def run_interface(
         dry_run=dry_run,
         status=RunStatus.running,
     )
-    context = RunContext(table, connector, hubspot, sessions, run, dry_run)
+    hooks = hooks or RunHooks()
+    run.worker, run.planned_at = hooks.worker, hooks.planned_at
+    context = RunContext(table, connector, hubspot, sessions, run, dry_run, hooks=hooks)
     async with session_scope(sessions) as session:
         session.add(run)
         run.cursors_before = await _cursors(context, session)
+    if hooks.on_started is not None:
+        hooks.on_started(run)
     try:
         await _run_objects(context)
+    except RunStopped:
+        await _finish(context, None, stopped=True)
     except (ConnectorError, HubSpotError) as exc:
         await _finish(context, exc)
     except BaseException as exc:
@@ -87,11 +95,16 @@ async def _run_objects(context: RunContext) -> None:
             await FromHubSpot(context, mapping).run()
 
 
-async def _finish(context: RunContext, error: BaseException | None) -> None:
+async def _finish(
+    context: RunContext, error: BaseException | None, *, stopped: bool = False
+) -> None:
     run = context.run
     run.status = run_status(context.counts, could_not_proceed=error is not None)
     run.counts = context.counts.to_json()
     run.finished_at = utcnow()
+    if stopped:
+        run.status = RunStatus.aborted
+        run.error_summary = "stopped after the last committed batch; the next run resumes there"
     if error is not None:
         run.error_summary = f"{type(error).__name__}: {error}"[:2000]
         run.error_category = error_category(error)

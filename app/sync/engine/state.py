@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,21 @@ from app.sync.mapping.model import MappingTable, ObjectMapping
 HUBSPOT_OVERLAP_MS = 60_000  # search index lag: re-read this much before the HubSpot cursor
 
 
+class RunStopped(Exception):
+    """The process is shutting down (or lost the run's lease): stop after the committed batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunHooks:
+    """How the process running a run takes part in it: who runs it, when it was planned,
+    when to stop between batches, and who wants to know the run row as soon as it exists."""
+
+    worker: str | None = None  # the lease holder running it
+    planned_at: datetime | None = None  # when the schedule wanted it (queue delay)
+    should_stop: Callable[[], bool] = lambda: False
+    on_started: Callable[[SyncRun], None] | None = None
+
+
 @dataclass(slots=True)
 class RunContext:
     """One run's inputs and running totals, passed to each object mapping's pipeline."""
@@ -36,6 +51,12 @@ class RunContext:
     run: SyncRun
     dry_run: bool = False
     counts: RunCounts = field(default_factory=RunCounts)
+    hooks: RunHooks = field(default_factory=RunHooks)
+
+    def checkpoint(self) -> None:
+        """Called after each committed batch: stop here if the process asked to."""
+        if self.hooks.should_stop():
+            raise RunStopped
 
     @property
     def scope(self) -> TenantScope:

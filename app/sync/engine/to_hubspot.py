@@ -78,8 +78,10 @@ class ToHubSpot:
             for record in batch.records:
                 retries.pop(str(record.get(source.key)), None)
             await self._batch(batch.records, batch.deleted, batch.unreadable, batch.cursor)
+            self.context.checkpoint()
         for chunk in chunks(list(retries.values())):
             await self._batch(chunk, (), (), None, force=True)
+            self.context.checkpoint()
 
     async def _batch(
         self,
