@@ -20,6 +20,7 @@ from app.connectors.hubspot.client import HubSpotClient
 from app.connectors.registry import connector_class
 from app.core.db import SessionFactory, session_scope
 from app.core.errors import InvalidInput
+from app.core.metrics import METRICS
 from app.core.secrets_box import SecretBox
 from app.core.tenancy import bind_scope
 from app.models import Interface, SyncRun
@@ -54,7 +55,10 @@ class HubSpotAccess:
 
     def client(self) -> HubSpotClient:
         """A HubSpot client for this portal (use it as an async context manager)."""
-        return HubSpotClient(StaticTokenProvider(self.token), base_url=self.base_url)
+        return HubSpotClient(
+            StaticTokenProvider(self.token), base_url=self.base_url,
+            on_response=METRICS.hubspot_call,
+        )  # fmt: skip
 
 
 async def hubspot_access(

@@ -3,11 +3,13 @@
 The client takes plain arguments and callbacks: a ``TokenProvider``, an optional
 shared ``httpx.AsyncClient``, the portal's ``PortalLimiter`` (share it through a
 ``LimiterRegistry`` between clients of the same portal), a ``RetryPolicy`` and a
-``Clock``. It knows nothing of the web layer or the database.
+``Clock``, and optionally ``on_response``, told each HTTP attempt's status (0 when no
+response came). It knows nothing of the web layer, the database or metrics.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 import httpx
@@ -39,6 +41,7 @@ class HubSpotClient:
         clock: Clock = SYSTEM_CLOCK,
         base_url: str = DEFAULT_BASE_URL,
         paths: ApiPaths = LEGACY_PATHS,
+        on_response: Callable[[int], None] | None = None,
     ) -> None:
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT)
@@ -50,6 +53,7 @@ class HubSpotClient:
             retry=retry or RetryPolicy(),
             clock=clock,
             base_url=base_url,
+            on_response=on_response,
         )
         self.objects = ObjectsApi(self.transport, paths)
         self.search = SearchApi(self.transport, paths)

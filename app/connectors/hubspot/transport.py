@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from app.connectors.hubspot.retry import RetryPolicy, is_retriable, safe_for_non
 log = logging.getLogger(__name__)
 # Failures raised before the request reached HubSpot: safe to retry any write.
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+NO_RESPONSE = 0  # the status ``on_response`` receives when a request got no answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,11 @@ class Call:
 
 
 class Transport:
-    """Sends ``Call``s for one portal through its limiter, with auth and retries."""
+    """Sends ``Call``s for one portal through its limiter, with auth and retries.
+
+    ``on_response``, if given, sees the status of every HTTP attempt (``NO_RESPONSE``
+    when none came back), e.g. for metrics; it must not raise.
+    """
 
     def __init__(
         self,
@@ -53,6 +58,7 @@ class Transport:
         retry: RetryPolicy,
         clock: Clock,
         base_url: str,
+        on_response: Callable[[int], None] | None = None,
     ) -> None:
         self._auth = auth
         self._http = http
@@ -60,6 +66,7 @@ class Transport:
         self._retry = retry
         self._clock = clock
         self._base_url = base_url.rstrip("/")
+        self._on_response = on_response
 
     async def call(self, call: Call) -> Any:
         """The decoded JSON body (``None`` for 204), retrying what the policy allows."""
@@ -124,12 +131,19 @@ class Transport:
             if call.json is not None:  # orjson: batch bodies are the client's hottest encoding
                 body = orjson.dumps(call.json)
                 headers["Content-Type"] = "application/json"
-            return await self._http.request(
+            response = await self._http.request(
                 call.method, self._base_url + call.path, params=call.params,
                 content=body, headers=headers,
             )  # fmt: skip
         except httpx.TransportError as exc:
+            self._observe(NO_RESPONSE)
             raise TransportError(
                 f"no response from HubSpot ({type(exc).__name__})",
                 maybe_applied=not isinstance(exc, _NEVER_SENT),
             ) from None
+        self._observe(response.status_code)
+        return response
+
+    def _observe(self, status: int) -> None:
+        if self._on_response is not None:
+            self._on_response(status)

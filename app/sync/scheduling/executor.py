@@ -31,6 +31,7 @@ from sqlalchemy import select
 from app.auth.actor import Actor
 from app.core.db import SessionFactory, session_scope
 from app.core.errors import Conflict, HubsyncError
+from app.core.metrics import METRICS
 from app.core.secrets_box import SecretBox
 from app.models import Connection, Interface, SyncRun
 from app.models.base import utcnow
@@ -57,6 +58,7 @@ class _Active:
     interface_id: uuid.UUID
     leases: tuple[str, ...]
     task: asyncio.Task[SyncRun | None] | None = None
+    run: SyncRun | None = None  # the run row, once it exists
     lost: bool = False
 
 
@@ -78,8 +80,6 @@ class RunExecutor:
     leases: Leases
     max_concurrent: int = 4
     clock: Callable[[], datetime] = utcnow
-    on_finished: Callable[[SyncRun], None] | None = None
-    on_takeover: Callable[[], None] | None = None
     active: dict[uuid.UUID, _Active] = field(default_factory=dict)
     stopping: bool = False
     _heartbeat: asyncio.Task[None] | None = None
@@ -113,8 +113,8 @@ class RunExecutor:
         claimed = await self.leases.acquire(interface_lease(interface_id))
         if claimed is None:
             return RunStarted(busy="interface")
-        if claimed.took_over_from and self.on_takeover is not None:
-            self.on_takeover()
+        if claimed.took_over_from:
+            METRICS.lease_takeover()
         names = [claimed.name]
         if planned_at is not None and not await self._still_due(interface_id, planned_at):
             await self.leases.release(names)
@@ -131,7 +131,7 @@ class RunExecutor:
             worker=self.leases.holder,
             planned_at=planned_at,
             should_stop=lambda: self.stopping or entry.lost,
-            on_started=lambda run: _settle(started, run),
+            on_started=lambda run: _started(entry, started, run),
         )
         entry.task = asyncio.create_task(self._run(entry, trigger, actor, hooks))
         self._ensure_heartbeat()
@@ -193,8 +193,8 @@ class RunExecutor:
             finally:
                 self.active.pop(entry.interface_id, None)
                 await self.leases.release(entry.leases)
-                if run is not None and self.on_finished is not None:
-                    self.on_finished(run)
+                if entry.run is not None:
+                    _finished(entry.run, self.clock())
 
     async def _plan_next(
         self,
@@ -259,6 +259,16 @@ class RunExecutor:
         return f"hub-{portal_id}" if portal_id else f"connection-{interface.hubspot_connection_id}"
 
 
-def _settle(future: asyncio.Future[SyncRun | None], run: SyncRun) -> None:
+def _started(entry: _Active, future: asyncio.Future[SyncRun | None], run: SyncRun) -> None:
+    entry.run = run
+    METRICS.run_started()
+    if run.planned_at is not None:
+        METRICS.queue_delay((run.started_at - run.planned_at).total_seconds())
     if not future.done():
         future.set_result(run)
+
+
+def _finished(run: SyncRun, now: datetime) -> None:
+    ended = run.finished_at or now
+    status = run.status if run.status is not RunStatus.running else RunStatus.failed
+    METRICS.run_finished(status, run.trigger, (ended - run.started_at).total_seconds(), run.counts)

@@ -25,6 +25,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import or_, select, update
 
 from app.core.db import SessionFactory, session_scope
+from app.core.metrics import METRICS
 from app.models import Interface, SyncRun
 from app.models.base import utcnow
 from app.models.enums import InterfaceState, RunStatus, RunTrigger
@@ -133,6 +134,7 @@ class Scheduler:
             if run is not None:
                 reaped.append(run.id)
                 logger.warning("run %s aborted: %s", run.id, ABORTED)
+                METRICS.run_reaped(run.trigger)
                 if self.on_aborted is not None:
                     await self.on_aborted(run)
         return reaped

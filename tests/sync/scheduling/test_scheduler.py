@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.core.metrics import METRICS
 from app.models import Interface, SyncRun
 from app.models.enums import InterfaceState, RunStatus, RunTrigger
 from app.sync.engine.state import RunHooks
@@ -36,6 +37,15 @@ __all__ = ["erp_url", "sandbox_url"]  # fixtures used by name
 pytestmark = pytest.mark.database
 TTL = timedelta(seconds=60)
 OPERATOR = Actor.system("test")
+
+
+RUNS, CALLS = "hubsync_runs_total", "hubsync_hubspot_calls_total"
+SCHEDULED_OK = {"status": "succeeded", "trigger": "schedule"}
+
+
+def sample(name: str, labels: dict[str, str]) -> float:
+    """A value of the process's metrics (0 before the first observation)."""
+    return METRICS.registry.get_sample_value(name, labels) or 0.0
 
 
 class Clock:
@@ -93,6 +103,7 @@ async def test_a_due_interface_runs_once_per_slot(
     interface_id = await scheduled(db, web, world, erp_url, sandbox_url, clock)
     one = process(web, clock, "one")
     slot = clock.now
+    runs_before, calls_before = sample(RUNS, SCHEDULED_OK), sample(CALLS, {"status_class": "2xx"})
     assert (await one.tick()).started == [interface_id]
     await settled(one)
     first = await interface(web, interface_id)
@@ -107,6 +118,9 @@ async def test_a_due_interface_runs_once_per_slot(
     assert done[0].planned_at == slot
     assert done[0].worker is not None
     assert done[0].worker.startswith("one")
+    assert sample(RUNS, SCHEDULED_OK) == runs_before + 2
+    assert sample(CALLS, {"status_class": "2xx"}) > calls_before
+    assert sample("hubsync_runs_in_progress", {}) == 0
 
 
 async def test_two_processes_ticking_together_start_one_run(
