@@ -473,10 +473,14 @@ def run_command(
     ] = False,
 ) -> None:
     """Run one sync now in the foreground; print the counts; exit 1 if the run failed."""
+    from datetime import timedelta
+
     from app.core.secrets_box import SecretBox
-    from app.models.enums import RunStatus
+    from app.models.enums import RunStatus, RunTrigger
     from app.sync.interfaces import find_interface
     from app.sync.running import run_now
+    from app.sync.scheduling.executor import RunExecutor, process_holder
+    from app.sync.scheduling.leases import Leases
 
     settings = _settings()
 
@@ -489,8 +493,14 @@ def run_command(
                 found = await find_interface(
                     session, actor=CLI_ACTOR, name=interface, tenant=tenant
                 )
-            return await run_now(sessions, actor=CLI_ACTOR, box=SecretBox(settings.secret_keys),
-                                 interface_id=found.id, dry_run=dry_run)  # fmt: skip
+            box = SecretBox(settings.secret_keys)
+            if dry_run:
+                return await run_now(sessions, actor=CLI_ACTOR, box=box, interface_id=found.id,
+                                     dry_run=True, public_url=settings.public_url)  # fmt: skip
+            ttl = timedelta(seconds=settings.lease_ttl_seconds)
+            executor = RunExecutor(sessions, box, Leases(sessions, process_holder("cli"), ttl),
+                                   public_url=settings.public_url)  # fmt: skip
+            return await executor.run(found.id, trigger=RunTrigger.manual, actor=CLI_ACTOR)
         except HubsyncError as exc:
             raise _fail(exc.message) from None
         finally:

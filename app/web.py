@@ -13,11 +13,15 @@ from app.auth.throttle import ThrottlePolicy
 from app.core.db import SessionFactory, create_engine, create_session_factory
 from app.core.secrets_box import SecretBox
 from app.core.settings import Settings
+from app.models import SyncRun
+from app.notify.dispatcher import deliver_due
+from app.sync.health import record_reaped_run
 from app.sync.scheduling.executor import RunExecutor, process_holder
 from app.sync.scheduling.leases import Leases
 from app.sync.scheduling.scheduler import Scheduler
 
 CSRF_COOKIE = "hubsync_csrf"
+NOTIFY_EVERY_S = 15.0  # how often pending notifications are sent (and retried)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class WebState:
                 sessions,
                 box,
                 Leases(sessions, process_holder(), ttl),
+                public_url=settings.public_url,
                 max_concurrent=settings.max_concurrent_runs,
             ),
         )
@@ -69,6 +74,15 @@ def cookie_name(settings: Settings) -> str:
 
 def build_scheduler(state: WebState) -> Scheduler:
     """The scheduler of a ``hubsync serve`` process, ticking on the settings' interval."""
+    settings, sessions = state.settings, state.session_factory
+
+    async def deliver() -> int:
+        return await deliver_due(sessions, settings)
+
+    async def reaped(run: SyncRun) -> None:
+        await record_reaped_run(sessions, run, public_url=settings.public_url)
+
     return Scheduler(
-        state.session_factory, state.executor, tick_seconds=state.settings.scheduler_tick_seconds
-    )
+        sessions, state.executor, tick_seconds=settings.scheduler_tick_seconds,
+        jobs={"notifications": (deliver, NOTIFY_EVERY_S)}, on_aborted=reaped,
+    )  # fmt: skip

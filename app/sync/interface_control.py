@@ -22,8 +22,8 @@ from app.core.errors import InvalidInput
 from app.models import Interface, SyncRun
 from app.models.base import utcnow
 from app.models.enums import Health, InterfaceState, RunStatus
+from app.sync.health import health_after
 from app.sync.interfaces import check_interval, get_interface
-from app.sync.running import health_after
 from app.sync.scheduling.schedule import rescheduled
 from app.sync.versions import runnable_version
 

@@ -24,10 +24,11 @@ from app.core.metrics import METRICS
 from app.core.secrets_box import SecretBox
 from app.core.tenancy import bind_scope
 from app.models import Interface, SyncRun
-from app.models.enums import Health, RunStatus, RunTrigger
+from app.models.enums import RunStatus, RunTrigger
 from app.sync.connections import get_connection, open_connection_secrets
 from app.sync.engine.runner import run_interface
 from app.sync.engine.state import RunHooks
+from app.sync.health import apply_run_health
 from app.sync.interfaces import get_interface
 from app.sync.mapping.model import MappingTable
 from app.sync.versions import runnable_version, version_table
@@ -84,11 +85,13 @@ async def run_now(
     trigger: RunTrigger = RunTrigger.manual,
     dry_run: bool = False,
     hooks: RunHooks | None = None,
+    public_url: str,
 ) -> SyncRun:
     """Run one interface in the foreground and record its health; returns the run.
 
     Exclusive runs (one per interface, one writer per portal) are the
     executor's job (``app.sync.scheduling.executor``), which calls this.
+    ``public_url`` is where hubsync is reached, for the run link in notifications.
     """
     plan = await _plan(sessions, actor=actor, box=box, interface_id=interface_id)
     source = connector_class(plan.connector).from_settings(plan.source_settings)
@@ -100,7 +103,9 @@ async def run_now(
             hooks=hooks,
         )  # fmt: skip
     if not dry_run and run.status is not RunStatus.aborted:  # a stop at shutdown is no verdict
-        await _record_health(sessions, actor=actor, interface_id=interface_id, run=run)
+        await _record_health(
+            sessions, actor=actor, interface_id=interface_id, run=run, public_url=public_url
+        )
     return run
 
 
@@ -125,20 +130,14 @@ async def _plan(
 
 
 async def _record_health(
-    sessions: SessionFactory, *, actor: Actor, interface_id: uuid.UUID, run: SyncRun
+    sessions: SessionFactory,
+    *,
+    actor: Actor,
+    interface_id: uuid.UUID,
+    run: SyncRun,
+    public_url: str,
 ) -> None:
     async with session_scope(sessions) as session:
         bind_scope(session, actor.scope)
         interface = await get_interface(session, actor=actor, interface_id=interface_id)
-        interface.last_run_at = run.finished_at or run.started_at
-        interface.health, interface.health_reason = health_after(run)
-
-
-def health_after(run: SyncRun) -> tuple[Health, str | None]:
-    """An interface's health after a run, with a reason a customer understands."""
-    if run.status == RunStatus.succeeded:
-        return Health.ok, None
-    if run.status == RunStatus.warning:
-        failed = sum(int(c.get("failed", 0)) for c in run.counts.values())
-        return Health.warning, f"{failed} record(s) failed in the last run"
-    return Health.error, run.error_summary or "the last run failed"
+        await apply_run_health(session, interface, run, public_url=public_url)

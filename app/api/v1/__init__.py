@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.api.v1 import accounts, connections, interfaces, mappings, runs
+from app.api.v1 import accounts, connections, interfaces, mappings, notifications, runs
 
 router = APIRouter(prefix="/api/v1")
-for module in (accounts, connections, interfaces, mappings, runs):
+for module in (accounts, connections, interfaces, mappings, notifications, runs):
     router.include_router(module.router)

@@ -78,6 +78,7 @@ class RunExecutor:
     sessions: SessionFactory
     box: SecretBox
     leases: Leases
+    public_url: str  # for the run links in notifications
     max_concurrent: int = 4
     clock: Callable[[], datetime] = utcnow
     active: dict[uuid.UUID, _Active] = field(default_factory=dict)
@@ -176,7 +177,7 @@ class RunExecutor:
         try:
             run = await run_now(
                 self.sessions, actor=actor, box=self.box, interface_id=entry.interface_id,
-                trigger=trigger, hooks=hooks,
+                trigger=trigger, hooks=hooks, public_url=self.public_url,
             )  # fmt: skip
             return run
         except HubsyncError as exc:  # e.g. no approved mapping version: the interface says why

@@ -37,6 +37,7 @@ __all__ = ["erp_url", "sandbox_url"]  # fixtures used by name
 pytestmark = pytest.mark.database
 TTL = timedelta(seconds=60)
 OPERATOR = Actor.system("test")
+URL = "http://hubsync.test"
 
 
 RUNS, CALLS = "hubsync_runs_total", "hubsync_hubspot_calls_total"
@@ -61,7 +62,9 @@ class Clock:
 def process(web: WebState, clock: Clock, name: str) -> Scheduler:
     """One scheduler process: its own lease holder and executor on the shared database."""
     leases = Leases(web.session_factory, name, TTL, clock)
-    executor = RunExecutor(web.session_factory, web.secret_box, leases, clock=clock)
+    executor = RunExecutor(
+        web.session_factory, web.secret_box, leases, web.settings.public_url, clock=clock
+    )
     return Scheduler(web.session_factory, executor, tick_seconds=1, clock=clock)
 
 
@@ -184,11 +187,11 @@ async def test_a_run_stopped_between_batches_is_aborted_and_the_next_completes_i
     interface_id = uuid.UUID(await applied_interface(db, web, world, erp_url, sandbox_url))
     stop = RunHooks(should_stop=lambda: True)
     stopped = await run_now(web.session_factory, actor=OPERATOR, box=web.secret_box,
-                            interface_id=interface_id, hooks=stop)  # fmt: skip
+                            interface_id=interface_id, hooks=stop, public_url=URL)  # fmt: skip
     assert stopped.status is RunStatus.aborted
     assert "resumes" in (stopped.error_summary or "")
     resumed = await run_now(web.session_factory, actor=OPERATOR, box=web.secret_box,
-                            interface_id=interface_id)  # fmt: skip
+                            interface_id=interface_id, public_url=URL)  # fmt: skip
     assert resumed.status is RunStatus.succeeded
     assert resumed.counts["companies"]["created"] == 0  # the stopped run's batch was committed
     async with httpx.AsyncClient(base_url=sandbox_url) as portal:
