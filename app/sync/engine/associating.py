@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.hubspot.associations import AssociationInput, AssociationType
 from app.connectors.hubspot.errors import HubSpotError
-from app.models import RecordLink
 from app.models.enums import ItemAction
 from app.sync.engine.recorder import ItemError, Recorder, error_category
 from app.sync.engine.repository import LinkRepository
-from app.sync.engine.state import RunContext
+from app.sync.engine.state import Link, RunContext
 from app.sync.engine.to_hubspot_writes import Written
 from app.sync.mapping.model import AssociationRule, ObjectMapping
 
@@ -38,7 +37,7 @@ class _Move:
     removal_failed: bool = False
 
     @property
-    def link(self) -> RecordLink:
+    def link(self) -> Link:
         return self.written.link
 
     @property

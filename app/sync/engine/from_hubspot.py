@@ -32,7 +32,16 @@ from app.sync.engine.mapper import RecordMapper, json_safe
 from app.sync.engine.merge import Decision, Pair, merge
 from app.sync.engine.recorder import ItemError, Recorder
 from app.sync.engine.repository import CursorRepository, LinkRepository
-from app.sync.engine.state import HUBSPOT_OVERLAP_MS, RunContext, baseline, new_link, store_baseline
+from app.sync.engine.state import (
+    HUBSPOT_OVERLAP_MS,
+    Link,
+    NewLink,
+    RunContext,
+    baseline,
+    insert_links,
+    new_link,
+    store_baseline,
+)
 from app.sync.mapping.model import ObjectMapping
 
 DIRECTION = SyncDirection.from_hubspot
@@ -56,6 +65,7 @@ class FromHubSpot:
         self.recorder = Recorder(context.run, mapping.name, DIRECTION, context.counts)
         self.key_rule = next((r for r in mapping.fields if r.source == mapping.source.key), None)
         self.cursor: dict[str, Any] = {}  # since_ms: changes read; archived_ms: archivals
+        self.new_links: list[NewLink] = []  # the batch's first-time pairs, inserted together
 
     async def run(self) -> None:
         """Read HubSpot's changes since the cursor and apply them to the source, batch by batch."""
@@ -84,7 +94,9 @@ class FromHubSpot:
                 self.context.interface_id, self.mapping.name, [r.id for r in records]
             )
             changes = [c for r in records if (c := self._decide(r, links.get(r.id))) is not None]
-            await self._write(session, changes)
+            await self._write(changes)
+            new, self.new_links = self.new_links, []
+            await insert_links(session, new)
             await self.recorder.write(session)
             if not self.context.dry_run:
                 await self._advance(session, records)
@@ -109,9 +121,9 @@ class FromHubSpot:
             return None
         return str(self.mapper.reverse(self.key_rule, values[self.key_rule.hubspot]))
 
-    async def _write(self, session: AsyncSession, changes: Sequence[_Change]) -> None:
+    async def _write(self, changes: Sequence[_Change]) -> None:
         for change in [c for c in changes if not c.decision.to_source]:
-            self._linked(session, change)
+            self._linked(change)
             self.recorder.count(Outcome.unchanged)
         pending = [c for c in changes if c.decision.to_source]
         if not pending:
@@ -122,11 +134,9 @@ class FromHubSpot:
         else:
             results = await self.context.connector.write(self.mapping.source.object, records)
         for change, record, result in zip(pending, records, results, strict=True):
-            self._record(session, change, record, result)
+            self._record(change, record, result)
 
-    def _record(
-        self, session: AsyncSession, change: _Change, record: dict[str, Any], result: WriteResult
-    ) -> None:
+    def _record(self, change: _Change, record: dict[str, Any], result: WriteResult) -> None:
         action = ItemAction.create if change.link is None else ItemAction.update
         payload: dict[str, Any] = {"values": json_safe(record)}
         if change.decision.conflicts:
@@ -138,16 +148,16 @@ class FromHubSpot:
                 failed=True,
             )  # fmt: skip
             return
-        self._linked(session, change)
+        self._linked(change)
         self.recorder.item(action, change.key, hubspot_id=change.record.id, payload=payload)
 
-    def _linked(self, session: AsyncSession, change: _Change) -> None:
+    def _linked(self, change: _Change) -> None:
         if self.context.dry_run:
             return
-        link = change.link
+        link: Link | None = change.link
         if link is None:
             link = new_link(self.context, self.mapping.name, change.key)
-            session.add(link)
+            self.new_links.append(link)
         link.hubspot_id = change.record.id
         store_baseline(link, change.decision.synced, hubspot_modified=change.record.updated_at)
 

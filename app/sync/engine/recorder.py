@@ -113,4 +113,5 @@ class Recorder:
         """Insert the batch's item rows in one statement (the next batch starts empty)."""
         rows, self.pending = self.pending, []
         if rows:
-            await session.execute(insert(RunItem), rows)
+            table = RunItem.metadata.tables[RunItem.__tablename__]
+            await session.execute(insert(table), rows)  # Core: no ORM bulk overhead

@@ -38,7 +38,13 @@ from app.sync.engine.mapper import MappingFailure, RecordMapper, json_safe
 from app.sync.engine.merge import Pair, merge
 from app.sync.engine.recorder import ItemError, Recorder
 from app.sync.engine.repository import CursorRepository, ItemRepository, LinkRepository
-from app.sync.engine.state import RunContext, baseline, insert_links, moves_associations
+from app.sync.engine.state import (
+    NewLink,
+    RunContext,
+    baseline,
+    insert_links,
+    moves_associations,
+)
 from app.sync.engine.to_hubspot_writes import (
     Write,
     delete_in_hubspot,
@@ -108,7 +114,7 @@ class ToHubSpot:
             written = await upsert(self.context, self.mapping, self.recorder, writes)
             await write_back(self.context, self.mapping, self.recorder, written)
             await associate(self.context, self.mapping, self.recorder, session, written)
-            await insert_links(session, [w.link for w in written if w.write.link is None])
+            await insert_links(session, [w.link for w in written if isinstance(w.link, NewLink)])
             await delete_in_hubspot(
                 self.context, self.mapping, self.recorder, session, deleted, links
             )

@@ -27,6 +27,7 @@ from app.sync.engine.merge import Baseline, Decision
 from app.sync.engine.recorder import ItemError, Recorder
 from app.sync.engine.repository import LinkRepository
 from app.sync.engine.state import (
+    Link,
     RunContext,
     moves_associations,
     new_link,
@@ -54,7 +55,7 @@ class Written:
     """A record HubSpot accepted, with its link (for associations)."""
 
     record: Record
-    link: RecordLink
+    link: Link
     write: Write
     sent: bool = True  # False: nothing flowed to HubSpot, only the baseline moved
 
@@ -117,9 +118,7 @@ def _upserted(
     written: list[Written] = []
     for success in result.succeeded:
         record_input, write = inputs[id(success.input)]
-        link = write.link
-        if link is None:  # inserted in bulk by the caller
-            link = new_link(context, mapping.name, write.key)
+        link: Link = write.link or new_link(context, mapping.name, write.key)  # new: bulk insert
         synced = write.decision.synced
         hubspot = with_returned(
             synced.hubspot, dict(record_input.properties), success.result.properties
