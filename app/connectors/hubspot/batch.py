@@ -11,7 +11,7 @@ never sinks its batch.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -114,6 +114,12 @@ class Matcher(Generic[I]):
         """Positions of the inputs matching any of ``keys``."""
         return sorted({self._index[k] for k in keys if k in self._index})
 
+    def first_open(self, keys: Iterable[str], done: Collection[int]) -> list[int]:
+        """The first input matching any of ``keys`` that has no result yet ([] or [position])."""
+        index = self._index
+        hits = [p for k in keys if (p := index.get(k)) is not None and p not in done]
+        return [min(hits)] if hits else []
+
 
 def collect(
     matcher: Matcher[I],
@@ -128,7 +134,7 @@ def collect(
     strays: list[R] = []
     for raw in body.get("results") or []:
         result = parse(raw)
-        found = [p for p in matcher.positions(result_keys(result)) if p not in done][:1]
+        found = matcher.first_open(result_keys(result), done)
         if not found:
             strays.append(result)
         for pos in found:

@@ -154,17 +154,16 @@ class _Merge:
         hubspot = self.after[Side.hubspot].get(name, "")
         if source == hubspot:
             return
-        now = {Side.source: source, Side.hubspot: hubspot}
-        was = {
-            Side.source: self.base.source.get(name, ""),
-            Side.hubspot: self.base.hubspot.get(name, ""),
-        }
-        changed = [side for side in now if now[side] != was[side]]
-        if len(changed) == 2:
-            self.conflict(rule, now, was)
-        elif changed and not self.flow(rule, changed[0]):
-            reason = self.blocked(rule, changed[0].other)
-            self.skipped.append(Skipped(name, changed[0], now[changed[0]], reason))
+        source_was = self.base.source.get(name, "")
+        hubspot_was = self.base.hubspot.get(name, "")
+        source_changed, hubspot_changed = source != source_was, hubspot != hubspot_was
+        if source_changed and hubspot_changed:
+            now = {Side.source: source, Side.hubspot: hubspot}
+            self.conflict(rule, now, {Side.source: source_was, Side.hubspot: hubspot_was})
+        elif source_changed or hubspot_changed:  # the per-record path: keep it lean
+            side, value = (Side.source, source) if source_changed else (Side.hubspot, hubspot)
+            if not self.flow(rule, side):
+                self.skipped.append(Skipped(name, side, value, self.blocked(rule, side.other)))
 
     def conflict(self, rule: FieldRule, now: dict[Side, str], was: dict[Side, str]) -> None:
         conflict_rule = rule.conflict or self.mapping.conflict
