@@ -24,7 +24,10 @@ from app.models import SyncRun
 from app.models.enums import Role
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
     from app.connectors.hubspot.sandbox.config import SandboxConfig
+    from app.demo import DemoConfig, DemoLogin
 
 T = TypeVar("T")
 app = typer.Typer(
@@ -115,17 +118,16 @@ def serve(
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
-    import uvicorn
-
     from app.main import create_app
 
+    _serve_app(create_app(settings), host, port)
+
+
+def _serve_app(asgi_app: ASGIApp, host: str, port: int) -> None:
+    import uvicorn
+
     uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        server_header=False,
-        log_config=None,
-        proxy_headers=False,
+        asgi_app, host=host, port=port, server_header=False, log_config=None, proxy_headers=False
     )
 
 
@@ -133,20 +135,56 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    activity_minutes: Annotated[
+        float, typer.Option(min=0.1, help="Minutes between the demo users' changes.")
+    ] = 2.5,
 ) -> None:
-    """Set up the embedded demo (tenant and logins, printed here) and serve it."""
-    from app.demo import seed_demo
+    """Set up the embedded demo (ERP, sandbox portal, logins, interfaces) and serve it."""
+    from app.core.secrets_box import SecretBox
+    from app.demo import DemoConfig, prepare_systems, seed_demo
+    from app.demo.server import create_demo_app
 
-    settings = _settings()
+    settings = _demo_settings(_settings())
     if settings.is_production():
         raise _fail("the demo never runs with HUBSYNC_ENV=production")
     _upgrade(settings)
-    logins = _run_in_session(settings, seed_demo)
-    typer.echo(f"\nhubsync demo at http://{host}:{port}/ui/ (passwords are new on every start)")
+    config = DemoConfig(
+        var_dir=settings.var_dir, host=host, port=port, activity_seconds=activity_minutes * 60
+    )
+    fresh = prepare_systems(config)
+    box = SecretBox(settings.secret_keys)
+    logins = _run_in_session(
+        settings, lambda session: seed_demo(session, box=box, config=config, fresh=fresh)
+    )
+    _print_demo(config, logins)
+    _serve_app(create_demo_app(settings, config), host, port)
+
+
+def _demo_settings(settings: Settings) -> Settings:
+    """The demo keeps its database with its other files in HUBSYNC_VAR_DIR, unless
+    HUBSYNC_DATABASE_URL names one: a demo in a new folder then starts afresh, with
+    its own secret key, instead of meeting secrets and links of another demo."""
+    if "database_url" in settings.model_fields_set:
+        return settings
+    database = settings.var_dir / "hubsync.db"
+    return settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{database}"})
+
+
+def _print_demo(config: DemoConfig, logins: list[DemoLogin]) -> None:
+    from app.demo.provision import DEMO_INTERFACES
+
+    typer.echo(f"\nhubsync demo at {config.base_url}/ui/ (passwords and token new on every start)")
     for login in logins:
         typer.echo(f"  {login.role:<9} {login.email:<36} {login.password}")
-    typer.echo("")
-    _serve(settings, host, port)
+    typer.echo(f"\nHubSpot sandbox portal at {config.sandbox_url} (API and /ui/ pages)")
+    typer.echo(
+        f"  private-app token (any user name with it as password for the pages): {config.token}"
+    )
+    typer.echo(f"demo ERP (SQLite): {config.erp_path}")
+    typer.echo(
+        f"interfaces {' and '.join(DEMO_INTERFACES)} run as soon as the server is up; "
+        f"the demo's users change both systems every {config.activity_seconds / 60:g} minutes\n"
+    )
 
 
 @tenant_app.command("add")

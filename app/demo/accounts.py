@@ -1,8 +1,7 @@
-"""The embedded demo: a demo tenant with an operator and a customer admin.
+"""The demo tenant with an operator and a customer admin, and the operator as an actor.
 
 Passwords are new on every start and printed by ``hubsync demo``, so the
-demo never ships a default credential. Later issues add the demo ERP, the
-sandbox portal and ready interfaces here.
+demo never ships a default credential.
 """
 
 from __future__ import annotations
@@ -15,13 +14,15 @@ from app.auth.actor import Actor
 from app.auth.passwords import generate_password, hash_password
 from app.auth.repository import UserRepository
 from app.auth.users import create_user
+from app.core.errors import NotFound
 from app.models.enums import Role
 from app.sync.repositories import TenantsRepository
 from app.sync.tenants import create_tenant
 
 DEMO_TENANT = ("demo", "Muster Handels AG")
+OPERATOR_EMAIL = "operator@hubsync-demo.example.com"
 DEMO_USERS = (
-    ("operator@hubsync-demo.example.com", Role.operator),
+    (OPERATOR_EMAIL, Role.operator),
     ("admin@muster-handels.example.com", Role.admin),
 )
 
@@ -35,7 +36,7 @@ class DemoLogin:
     password: str
 
 
-async def seed_demo(session: AsyncSession) -> list[DemoLogin]:
+async def seed_accounts(session: AsyncSession) -> list[DemoLogin]:
     """Create (or refresh) the demo tenant and users; returns their new logins."""
     actor = Actor.system("demo")
     slug, name = DEMO_TENANT
@@ -61,3 +62,11 @@ async def seed_demo(session: AsyncSession) -> list[DemoLogin]:
             existing.is_active = True
         logins.append(DemoLogin(role=role.value, email=email, password=password))
     return logins
+
+
+async def demo_operator(session: AsyncSession) -> Actor:
+    """The demo operator as the actor of the demo's set-up (approvals carry their name)."""
+    user = await UserRepository.from_session(session).get_by_email(OPERATOR_EMAIL)
+    if user is None:
+        raise NotFound("the demo operator does not exist: run `hubsync demo`")
+    return Actor(role=user.role, tenant_id=user.tenant_id, user_id=user.id, label=f"user:{user.id}")
