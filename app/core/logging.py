@@ -20,7 +20,7 @@ _SECRET_KEY_PATTERN = re.compile(
     r"pass(word)?|secret|token|authorization|cookie|api[_-]?key|credential|session",
     re.IGNORECASE,
 )
-_NOISY_LOGGERS = ("httpx", "httpcore", "sqlalchemy.engine", "aiosqlite", "asyncio")
+_NOISY_LOGGERS = ("httpx", "httpcore", "sqlalchemy.engine", "aiosqlite", "asyncio", "apscheduler")
 
 
 def redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
