@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from app.core import migrations
 from app.core.db import create_engine, create_session_factory, session_scope
 from app.core.errors import HubsyncError
 from app.core.settings import Settings, SettingsError, load_settings
-from app.models import SyncRun
+from app.models import Interface, SyncRun
 from app.models.enums import Role
 
 if TYPE_CHECKING:
@@ -475,6 +476,68 @@ def interface_list() -> None:
     lines = _run_in_session(_settings(), work)
     for line in lines or ["no interfaces"]:
         typer.echo(line)
+
+
+TenantOption = Annotated[str | None, typer.Option(help="Tenant slug, if the name is ambiguous.")]
+InterfaceName = Annotated[str, typer.Argument(help="The interface's name.")]
+
+
+def _change_interface(
+    name: str, tenant: str | None, change: Callable[[AsyncSession, uuid.UUID], Awaitable[Interface]]
+) -> None:
+    """Find the interface, apply ``change`` and print where its schedule stands."""
+    from app.sync.interfaces import find_interface
+
+    async def work(session: AsyncSession) -> str:
+        found = await find_interface(session, actor=CLI_ACTOR, name=name, tenant=tenant)
+        changed = await change(session, found.id)
+        planned = f"{changed.next_run_at:%Y-%m-%d %H:%M} UTC" if changed.next_run_at else "-"
+        return (
+            f"{changed.name}: {changed.state.value}, every {changed.interval_minutes} min, "
+            f"next run {planned}"
+        )
+
+    typer.echo(_run_in_session(_settings(), work))
+
+
+@interface_app.command("activate")
+def interface_activate(interface: InterfaceName, tenant: TenantOption = None) -> None:
+    """Put an interface with an approved mapping version on its schedule; it runs at once."""
+    from app.sync.interface_control import activate_interface
+
+    _change_interface(interface, tenant, lambda s, i: activate_interface(
+        s, actor=CLI_ACTOR, interface_id=i))  # fmt: skip
+
+
+@interface_app.command("pause")
+def interface_pause(interface: InterfaceName, tenant: TenantOption = None) -> None:
+    """Take an interface off its schedule until it is resumed."""
+    from app.sync.interface_control import pause_interface
+
+    _change_interface(interface, tenant, lambda s, i: pause_interface(
+        s, actor=CLI_ACTOR, interface_id=i))  # fmt: skip
+
+
+@interface_app.command("resume")
+def interface_resume(interface: InterfaceName, tenant: TenantOption = None) -> None:
+    """Put a paused interface back on its schedule; it runs at once."""
+    from app.sync.interface_control import resume_interface
+
+    _change_interface(interface, tenant, lambda s, i: resume_interface(
+        s, actor=CLI_ACTOR, interface_id=i))  # fmt: skip
+
+
+@interface_app.command("interval")
+def interface_interval(
+    interface: InterfaceName,
+    minutes: Annotated[int, typer.Argument(help="Minutes between runs, 10 to 45.")],
+    tenant: TenantOption = None,
+) -> None:
+    """Change how often an interface runs (10–45 minutes); it is rescheduled at once."""
+    from app.sync.interface_control import set_interval
+
+    _change_interface(interface, tenant, lambda s, i: set_interval(
+        s, actor=CLI_ACTOR, interface_id=i, minutes=minutes))  # fmt: skip
 
 
 @mapping_app.command("approve")

@@ -74,3 +74,30 @@ def test_approve_unknown_version_fails(acme: Path, interface_yaml: Path) -> None
     result = invoke(["mapping", "approve", "erp-sync", "7"])
     assert result.exit_code == 1
     assert "has no mapping version 7" in result.stderr
+
+
+def test_the_schedule_from_the_command_line(acme: Path, interface_yaml: Path) -> None:
+    assert invoke(["interface", "apply", str(interface_yaml)]).exit_code == 0
+    unapproved = invoke(["interface", "activate", "erp-sync"])
+    assert unapproved.exit_code == 1
+    assert "no approved mapping version" in unapproved.output
+    assert invoke(["mapping", "approve", "erp-sync", "1"]).exit_code == 0
+    active = invoke(["interface", "activate", "erp-sync"])
+    assert active.exit_code == 0, active.output
+    assert active.stdout.startswith("erp-sync: active, every 20 min, next run 20")
+    for minutes in ("9", "46"):
+        refused = invoke(["interface", "interval", "erp-sync", minutes])
+        assert refused.exit_code == 1
+        assert f"interval must be between 10 and 45 minutes, got {minutes}" in refused.output
+    changed = invoke(["interface", "interval", "erp-sync", "30"])
+    assert changed.exit_code == 0, changed.output
+    assert "every 30 min" in changed.stdout
+    paused = invoke(["interface", "pause", "erp-sync"])
+    assert paused.stdout.strip() == "erp-sync: paused, every 30 min, next run -"
+    resumed = invoke(["interface", "resume", "erp-sync"])
+    assert "erp-sync: active, every 30 min, next run 20" in resumed.stdout
+    audit = query(acme, "SELECT action FROM audit_entries WHERE action LIKE 'interface.%' "
+                        "ORDER BY created_at")  # fmt: skip
+    actions = [a for (a,) in audit]
+    assert actions[-4:] == ["interface.activate", "interface.interval", "interface.pause",
+                            "interface.resume"]  # fmt: skip
