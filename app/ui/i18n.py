@@ -1,7 +1,8 @@
 """UI languages: English message ids, German (Switzerland) by default.
 
-Catalogs are read from the ``.po`` files at start-up, so nothing has to be
-compiled at set-up and a missing translation shows up in the catalog test.
+Catalogs are read from the ``.po`` files at start-up (all of a locale's files,
+one per area of the UI), so nothing has to be compiled at set-up and a missing
+translation shows up in the catalog test.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import gettext
 import io
 from functools import cache
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
@@ -24,15 +26,31 @@ LANGUAGES = {"de": ("de_CH", "de-CH"), "en": ("en", "en")}
 def translations(language: str) -> gettext.NullTranslations:
     """The gettext translations for ``language`` (``de`` or ``en``)."""
     locale_name, _tag = LANGUAGES.get(language, LANGUAGES[DEFAULT_LANGUAGE])
-    po_path = LOCALE_DIR / locale_name / "LC_MESSAGES" / "messages.po"
-    if not po_path.exists():
+    catalog = read_catalog(locale_name)
+    if catalog is None:
         return gettext.NullTranslations()
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale_name)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(fp=buffer)
+
+
+def read_catalog(locale_name: str) -> Catalog | None:
+    """Every ``.po`` file of a locale as one catalog (one file per area of the UI keeps
+    the catalog easy to review); a msgid in two files is an error."""
+    paths = sorted((LOCALE_DIR / locale_name / "LC_MESSAGES").glob("*.po"))
+    if not paths:
+        return None
+    merged = Catalog(locale=locale_name)
+    for path in paths:
+        with path.open("rb") as handle:
+            for message in read_po(handle, locale=locale_name):
+                if not message.id:
+                    continue  # the header
+                if message.id in merged:
+                    raise ValueError(f"msgid {message.id!r} of {path.name} is in another catalog")
+                merged[message.id] = message
+    return merged
 
 
 def language_tag(language: str) -> str:

@@ -10,15 +10,12 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 
-from app.ui import LOCALE_DIR
 from app.ui.formatting import swiss_datetime, swiss_number
-from app.ui.i18n import language_tag, translations
+from app.ui.i18n import language_tag, read_catalog, translations
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 APP_DIR = PROJECT_DIR / "app"
-CATALOG_PATH = LOCALE_DIR / "de_CH" / "LC_MESSAGES" / "messages.po"
 KEYWORDS: dict[str, None] = {"_": None, "gettext": None, "mark": None}
 
 
@@ -54,8 +51,9 @@ def _msgstrs(message: Message) -> list[str | None]:
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    with CATALOG_PATH.open("rb") as handle:
-        return read_po(handle, locale="de_CH")
+    found = read_catalog("de_CH")
+    assert found is not None
+    return found
 
 
 def test_extraction_sees_python_and_templates(extracted: dict[str, set[str]]) -> None:
