@@ -6,53 +6,29 @@ pages need a signed-in user, except the login page itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from app.api.deps import OptionalUiUser, SessionDep, StateDep, UiActor, UiUser
-from app.auth.actor import Actor
+from app.api.deps import OptionalUiUser, SessionDep, StateDep
 from app.auth.sessions import sign_in, sign_out
 from app.core.errors import TooManyRequests
-from app.models import User
 from app.models.base import utcnow
-from app.sync import interfaces, runs
-from app.ui.csrf import csrf_token_for, presession, require_csrf, set_presession_cookie
+from app.ui import (  # noqa: F401 - imported so that their pages register
+    dashboard,
+    error_log,
+    history,
+    interface_pages,
+)
+from app.ui.csrf import csrf_token_for, presession, set_presession_cookie
 from app.ui.i18n import mark
+from app.ui.router import router
 from app.ui.templating import render
 from app.web import CSRF_COOKIE, cookie_name
 
-router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(require_csrf)])
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """What every signed-in page needs: who is looking and the CSRF token."""
-
-    actor: Actor
-    user: User
-    csrf_token: str
-
-    def context(self, active: str, **extra: Any) -> dict[str, Any]:
-        """The template context shared by all pages, plus ``extra``."""
-        return {
-            "actor": self.actor,
-            "user": self.user,
-            "csrf_token": self.csrf_token,
-            "active": active,
-            **extra,
-        }
-
-
-async def get_page(request: Request, actor: UiActor, user: UiUser, state: StateDep) -> Page:
-    """The context of a signed-in page; anonymous requests never get here."""
-    return Page(actor=actor, user=user, csrf_token=csrf_token_for(request, state))
-
-
-PageDep = Annotated[Page, Depends(get_page)]
+__all__ = ["router"]  # with every page module's routes registered
 WRONG_CREDENTIALS = mark("Email or password is incorrect.")
 TOO_MANY_ATTEMPTS = mark("Too many failed sign-in attempts. Please wait a few minutes.")
 
@@ -159,33 +135,3 @@ async def logout(request: Request, session: SessionDep, state: StateDep) -> Resp
     response.delete_cookie(cookie_name(state.settings), path="/")
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
-
-
-@router.get("/")
-async def dashboard(request: Request, page: PageDep, session: SessionDep) -> Response:
-    """Übersicht: every interface the user may see and its health."""
-    rows = await interfaces.list_interfaces(session, actor=page.actor)
-    return render(request, "dashboard.html", page.context("dashboard", interfaces=rows))
-
-
-@router.get("/interfaces")
-async def interface_list(request: Request, page: PageDep, session: SessionDep) -> Response:
-    """Schnittstellen: the interfaces with state, interval and schedule."""
-    rows = await interfaces.list_interfaces(session, actor=page.actor)
-    return render(request, "interfaces.html", page.context("interfaces", interfaces=rows))
-
-
-@router.get("/runs")
-async def run_list(request: Request, page: PageDep, session: SessionDep) -> Response:
-    """Synchronisationsverlauf: the newest runs."""
-    rows = await runs.list_runs(session, actor=page.actor)
-    names = {i.id: i.name for i in await interfaces.list_interfaces(session, actor=page.actor)}
-    return render(request, "runs.html", page.context("runs", runs=rows, names=names))
-
-
-@router.get("/errors")
-async def error_log(request: Request, page: PageDep, session: SessionDep) -> Response:
-    """Fehlerprotokoll: open failed tasks, newest first."""
-    rows = await runs.list_open_failures(session, actor=page.actor)
-    names = {i.id: i.name for i in await interfaces.list_interfaces(session, actor=page.actor)}
-    return render(request, "errors.html", page.context("errors", items=rows, names=names))
