@@ -2,8 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.api.v1 import accounts, connections, interfaces, mappings, notifications, runs
+from app.api.v1 import (
+    accounts,
+    connections,
+    interfaces,
+    mappings,
+    notifications,
+    run_items,
+    runs,
+)
 
 router = APIRouter(prefix="/api/v1")
-for module in (accounts, connections, interfaces, mappings, notifications, runs):
+for module in (accounts, connections, interfaces, mappings, notifications, run_items, runs):
     router.include_router(module.router)

@@ -10,7 +10,6 @@ from app.api.deps import ApiActor, SessionDep, StateDep
 from app.api.v1.schemas import InterfaceIn, InterfaceOut, InterfaceUpdate, RunOut
 from app.auth.actor import Permission
 from app.core.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
-from app.core.tenancy import bind_scope
 from app.models.enums import RunTrigger
 from app.sync import interface_control, interfaces, running
 
@@ -82,6 +81,7 @@ async def update_interface(
 async def run_interface_now(
     interface_id: uuid.UUID,
     actor: ApiActor,
+    session: SessionDep,
     state: StateDep,
     response: Response,
     dry_run: bool = False,
@@ -96,10 +96,9 @@ async def run_interface_now(
         )  # fmt: skip
         response.status_code = status.HTTP_200_OK
         return RunOut.model_validate(run)
-    async with state.session_factory() as session:
-        bind_scope(session, actor.scope)
-        await interfaces.get_interface(session, actor=actor, interface_id=interface_id)
-        actor.require(Permission.operate_interfaces)
+    await interfaces.get_interface(session, actor=actor, interface_id=interface_id)
+    actor.require(Permission.operate_interfaces)
+    await session.commit()  # the run writes from its own sessions (SQLite: one writer)
     if wait:
         run = await state.executor.run(interface_id, trigger=RunTrigger.manual, actor=actor)
         response.status_code = status.HTTP_200_OK

@@ -31,7 +31,7 @@ from app.sync.engine.hubspot_archived import follow_archived
 from app.sync.engine.mapper import RecordMapper, json_safe
 from app.sync.engine.merge import Decision, Pair, merge
 from app.sync.engine.recorder import ItemError, Recorder
-from app.sync.engine.repository import CursorRepository, LinkRepository
+from app.sync.engine.repository import CursorRepository, ItemRepository, LinkRepository
 from app.sync.engine.state import (
     HUBSPOT_OVERLAP_MS,
     Link,
@@ -66,28 +66,67 @@ class FromHubSpot:
         self.key_rule = next((r for r in mapping.fields if r.source == mapping.source.key), None)
         self.cursor: dict[str, Any] = {}  # since_ms: changes read; archived_ms: archivals
         self.new_links: list[NewLink] = []  # the batch's first-time pairs, inserted together
+        self.has_failures = True  # earlier runs left failures to resolve (checked per run)
+        self.properties = list(dict.fromkeys([*self.mapper.properties, mapping.hubspot.match]))
 
     async def run(self) -> None:
-        """Read HubSpot's changes since the cursor and apply them to the source, batch by batch."""
+        """Read HubSpot's changes since the cursor and apply them to the source, batch by
+        batch; then retry earlier failures not read again, and follow archivals. A retry
+        run on request handles only the chosen failures."""
         self.cursor = await self._cursor()
+        failed = await self._open_failures()
+        only = self.context.hooks.only
+        if only is not None:
+            wanted = only.get(self.mapping.name, frozenset())
+            await self._retry([hubspot_id for key, hubspot_id in failed.items() if key in wanted])
+            return
+        seen = await self._read_changes()
+        await self._retry([hubspot_id for hubspot_id in failed.values() if hubspot_id not in seen])
+        await follow_archived(self.context, self.mapping, self.recorder, self.cursor)
+
+    async def _read_changes(self) -> set[str]:
+        """Every change since the cursor (less an overlap); returns the HubSpot ids read."""
         since = int(self.cursor.get("since_ms", 0))
-        properties = list(dict.fromkeys([*self.mapper.properties, self.mapping.hubspot.match]))
         overlap = HUBSPOT_OVERLAP_MS if since else 0
         search = self.context.hubspot.search.iter_modified_since
+        seen: set[str] = set()
         batch: list[CrmObject] = []
         async for record in search(
-            self.mapping.hubspot.object, since, properties, overlap_ms=overlap
+            self.mapping.hubspot.object, since, self.properties, overlap_ms=overlap
         ):
             batch.append(record)
+            seen.add(record.id)
             if len(batch) == BATCH_SIZE:
                 await self._batch(batch)
                 batch = []
                 self.context.checkpoint()
         if batch:
             await self._batch(batch)
-        await follow_archived(self.context, self.mapping, self.recorder, self.cursor)
+        return seen
 
-    async def _batch(self, records: Sequence[CrmObject]) -> None:
+    async def _retry(self, hubspot_ids: Sequence[str]) -> None:
+        """Read the records of earlier failures again by id and apply them (cursor untouched)."""
+        if not hubspot_ids:
+            return
+        objects = self.context.hubspot.objects
+        found = await objects.batch_read(
+            self.mapping.hubspot.object, hubspot_ids, properties=self.properties
+        )
+        records = [success.result for success in found.succeeded]
+        for start in range(0, len(records), BATCH_SIZE):
+            await self._batch(records[start : start + BATCH_SIZE], advance=False)
+            self.context.checkpoint()
+
+    async def _open_failures(self) -> dict[str, str]:
+        """Earlier failed items of this mapping and direction: source key → HubSpot id."""
+        async with session_scope(self.context.sessions) as session:
+            items = await ItemRepository.scoped(session, self.context.scope).open_failures(
+                self.context.interface_id, self.mapping.name, DIRECTION
+            )
+        self.has_failures = bool(items)
+        return {i.source_key: i.hubspot_id for i in items if i.source_key and i.hubspot_id}
+
+    async def _batch(self, records: Sequence[CrmObject], *, advance: bool = True) -> None:
         async with session_scope(self.context.sessions) as session:
             repo = LinkRepository.scoped(session, self.context.scope)
             links = await repo.by_hubspot_ids(
@@ -98,7 +137,13 @@ class FromHubSpot:
             new, self.new_links = self.new_links, []
             await insert_links(session, new)
             await self.recorder.write(session)
-            if not self.context.dry_run:
+            if self.context.dry_run:
+                return
+            if self.has_failures:  # what was dealt with again settles its earlier failures
+                keys = {link.source_key for link in links.values()} | {c.key for c in changes}
+                items = ItemRepository.scoped(session, self.context.scope)
+                await items.resolve(self.context.run, self.mapping.name, DIRECTION, keys)
+            if advance:
                 await self._advance(session, records)
 
     def _decide(self, record: CrmObject, link: RecordLink | None) -> _Change | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -38,6 +38,8 @@ class RunHooks:
     planned_at: datetime | None = None  # when the schedule wanted it (queue delay)
     should_stop: Callable[[], bool] = lambda: False
     on_started: Callable[[SyncRun], None] | None = None
+    # A retry of chosen failed items: just these source keys, per object mapping (no reads).
+    only: Mapping[str, frozenset[str]] | None = None
 
 
 @dataclass(slots=True)

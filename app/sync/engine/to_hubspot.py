@@ -76,17 +76,27 @@ class ToHubSpot:
         self.open_failures = True  # earlier runs left failures to resolve (checked per run)
 
     async def run(self) -> None:
-        """Read every change since the cursor, then retry earlier failures not read again."""
+        """Read every change since the cursor, then retry earlier failures not read again
+        (a retry run on request: only the chosen failures, nothing read)."""
         retries = await self._open_failures()
+        only = self.context.hooks.only
+        if only is not None:
+            wanted = only.get(self.mapping.name, frozenset())
+            retries = {key: record for key, record in retries.items() if key in wanted}
+        else:
+            await self._read_changes(retries)
+        for chunk in chunks(list(retries.values())):
+            await self._batch(chunk, (), (), None, force=True)
+            self.context.checkpoint()
+
+    async def _read_changes(self, retries: dict[str, dict[str, Any]]) -> None:
+        """Every change since the cursor; what is read again leaves ``retries``."""
         since = await self._cursor()
         source = self.mapping.source
         async for batch in self.context.connector.read(source.object, since):
             for record in batch.records:
                 retries.pop(str(record.get(source.key)), None)
             await self._batch(batch.records, batch.deleted, batch.unreadable, batch.cursor)
-            self.context.checkpoint()
-        for chunk in chunks(list(retries.values())):
-            await self._batch(chunk, (), (), None, force=True)
             self.context.checkpoint()
 
     async def _batch(

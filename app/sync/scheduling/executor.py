@@ -22,7 +22,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -101,12 +101,14 @@ class RunExecutor:
         trigger: RunTrigger,
         actor: Actor = SCHEDULER,
         planned_at: datetime | None = None,
+        only: Mapping[str, frozenset[str]] | None = None,
     ) -> RunStarted:
         """Take the interface's and its portal's leases and start the run in the background.
 
         Answers once the run row exists (or the run could not start). ``planned_at``
         is the schedule slot being served: if the interface is no longer due for
         it once the lease is won, another process ran it already and nothing starts.
+        ``only`` makes it a retry of chosen failed items (source keys per object mapping).
         """
         if self.stopping or interface_id in self.active:
             return RunStarted(busy="interface")
@@ -133,6 +135,7 @@ class RunExecutor:
             planned_at=planned_at,
             should_stop=lambda: self.stopping or entry.lost,
             on_started=lambda run: _started(entry, started, run),
+            only=only,
         )
         entry.task = asyncio.create_task(self._run(entry, trigger, actor, hooks))
         self._ensure_heartbeat()

@@ -26,6 +26,7 @@ from app.core.db import SessionFactory
 from app.models import SyncRun
 from app.models.enums import RunTrigger
 from app.sync.engine.runner import run_interface
+from app.sync.engine.state import RunHooks
 from app.sync.mapping.model import MappingTable
 
 TOKEN = "runner-token"
@@ -204,7 +205,7 @@ class Runner:
     interface_id: uuid.UUID
     mapping: MappingTable = field(default_factory=table)
 
-    async def run(self, *, dry_run: bool = False) -> SyncRun:
+    async def run(self, *, dry_run: bool = False, hooks: RunHooks | None = None) -> SyncRun:
         """One run with a fresh connector; the request counter starts at zero."""
         self.portal.transport.calls.clear()
         async with self.erp.connector() as connector:
@@ -217,4 +218,5 @@ class Runner:
                 interface_id=self.interface_id,
                 trigger=RunTrigger.manual,
                 dry_run=dry_run,
+                hooks=hooks,
             )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import URL
+from sqlalchemy import URL, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.tenancy import TenantScope
@@ -268,3 +268,23 @@ async def companies_by_erp_id_archived(portal: Portal) -> dict[str, Any]:
         params={"archived": "true", "properties": "erp_id"},
     )
     return {r["properties"]["erp_id"]: r for r in found["results"]}
+
+
+async def test_a_write_the_erp_refused_is_retried_on_the_next_run(e2e: PgRunner) -> None:
+    await synced(e2e)
+    with e2e.erp.engine.begin() as connection:
+        connection.execute(
+            text("ALTER TABLE companies ADD CONSTRAINT short CHECK (length(name) < 20)")
+        )
+    await rename_in_hubspot(e2e, "C2", "Globex International Holdings")
+    refused = await e2e.run()
+    assert refused.status == RunStatus.warning
+    (failed,) = [i for i in await items(e2e, refused.id) if i.error_message]
+    assert (failed.source_key, failed.direction) == ("C2", "from_hubspot")
+    with e2e.erp.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE companies DROP CONSTRAINT short"))
+    retried = await e2e.run()  # HubSpot did not change again: only the retry brings it
+    assert retried.status == RunStatus.succeeded, retried.error_summary
+    assert e2e.erp.row("companies", "C2")["name"] == "Globex International Holdings"
+    statuses = {i.status for i in await items(e2e, refused.id) if i.error_message}
+    assert statuses == {"resolved"}

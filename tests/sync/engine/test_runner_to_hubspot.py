@@ -14,6 +14,7 @@ from app.core.tenancy import TenantScope
 from app.models import SyncRun
 from app.models.enums import ErrorCategory, ItemAction, ItemStatus, RunStatus
 from app.sync.engine.repository import ItemRepository
+from app.sync.engine.state import RunHooks
 from tests.sync.engine.runner_kit import Erp, Runner
 
 
@@ -132,6 +133,27 @@ async def test_a_207_failure_is_retried_and_succeeds_once_fixed(runner: Runner) 
         repo = ItemRepository.scoped(session, TenantScope.only(runner.tenant_id))
         old = {i.id: i.status for i in await repo.for_run(run.id)}
     assert set(old.values()) <= {ItemStatus.resolved, ItemStatus.succeeded}
+
+
+async def test_chosen_failures_are_retried_on_their_own(runner: Runner) -> None:
+    seed(runner.erp)
+    runner.portal.faults(record_failure_rate=1.0, seed=1)
+    failing = await runner.run()
+    assert failing.counts["companies"]["failed"] == 2
+    runner.portal.faults(record_failure_rate=0.0)
+    runner.erp.put("companies", id="C9", name="Umbrella")  # a change only a full run reads
+    retry = await runner.run(hooks=RunHooks(only={"companies": frozenset({"C1"})}))
+    assert retry.status == RunStatus.succeeded, retry.error_summary
+    assert retry.counts["companies"]["created"] == 1
+    assert retry.counts["contacts"]["created"] == 0
+    assert set(await by_erp_id(runner)) == {"C1"}
+    assert retry.cursors_after == retry.cursors_before
+    statuses = {(i.source_key, i.status) for i in await items(runner, failing)
+                if i.object_name == "companies"}  # fmt: skip
+    assert statuses == {("C1", ItemStatus.resolved), ("C2", ItemStatus.failed)}
+    full = await runner.run()  # the rest follows on the next run, as before
+    assert full.status == RunStatus.succeeded, full.error_summary
+    assert set(await by_erp_id(runner)) == {"C1", "C2", "C9"}
 
 
 async def test_an_invalid_enumeration_value_fails_until_the_row_is_fixed(runner: Runner) -> None:
