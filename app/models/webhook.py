@@ -36,6 +36,7 @@ class WebhookEvent(Base):
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)  # retries back off
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
@@ -58,3 +59,6 @@ class DeletionRequest(TenantOwned, Base):
     )
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)  # never personal data
