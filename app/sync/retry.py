@@ -24,6 +24,7 @@ from app.core.db import SessionFactory, session_scope
 from app.core.errors import Conflict, NotFound
 from app.models import RunItem, SyncRun
 from app.models.enums import ItemStatus, RunTrigger
+from app.sync.engine.state import Selection
 from app.sync.scheduling.executor import RunExecutor
 
 
@@ -46,7 +47,7 @@ async def retry_items(
             await _audit(session, actor, "run_items.retry", items, interface_id)
     started: list[SyncRun] = []
     for interface_id, keys in wanted.items():
-        only = {name: frozenset(found) for name, found in keys.items()}
+        only = Selection(source_keys={name: frozenset(found) for name, found in keys.items()})
         outcome = await executor.start(
             interface_id, trigger=RunTrigger.retry, actor=actor, only=only
         )

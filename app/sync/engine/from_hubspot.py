@@ -27,7 +27,7 @@ from app.models import RecordLink
 from app.models.enums import ItemAction, SyncDirection
 from app.sync.engine.counts import Outcome
 from app.sync.engine.echo import EchoGuard, Seen
-from app.sync.engine.hubspot_archived import follow_archived
+from app.sync.engine.hubspot_archived import follow_archived, follow_archived_ids
 from app.sync.engine.mapper import RecordMapper, json_safe
 from app.sync.engine.merge import Decision, Pair, merge
 from app.sync.engine.recorder import ItemError, Recorder
@@ -77,8 +77,9 @@ class FromHubSpot:
         failed = await self._open_failures()
         only = self.context.hooks.only
         if only is not None:
-            wanted = only.get(self.mapping.name, frozenset())
-            await self._retry([hubspot_id for key, hubspot_id in failed.items() if key in wanted])
+            wanted = only.keys_of(self.mapping.name)
+            ids = {hubspot_id for key, hubspot_id in failed.items() if key in wanted}
+            await self._retry(sorted(ids | only.ids_of(self.mapping.name)))
             return
         seen = await self._read_changes()
         await self._retry([hubspot_id for hubspot_id in failed.values() if hubspot_id not in seen])
@@ -105,7 +106,8 @@ class FromHubSpot:
         return seen
 
     async def _retry(self, hubspot_ids: Sequence[str]) -> None:
-        """Read the records of earlier failures again by id and apply them (cursor untouched)."""
+        """Read chosen records again by id and apply them (cursor untouched); those that are
+        gone follow the deletion policy."""
         if not hubspot_ids:
             return
         objects = self.context.hubspot.objects
@@ -116,6 +118,8 @@ class FromHubSpot:
         for start in range(0, len(records), BATCH_SIZE):
             await self._batch(records[start : start + BATCH_SIZE], advance=False)
             self.context.checkpoint()
+        gone = [failure.input for failure in found.failed]  # archived or deleted since
+        await follow_archived_ids(self.context, self.mapping, self.recorder, gone)
 
     async def _open_failures(self) -> dict[str, str]:
         """Earlier failed items of this mapping and direction: source key → HubSpot id."""

@@ -64,6 +64,23 @@ async def follow_archived(
             await _store(context, mapping, session, cursor)
 
 
+async def follow_archived_ids(
+    context: RunContext, mapping: ObjectMapping, recorder: Recorder, hubspot_ids: Sequence[str]
+) -> None:
+    """Apply the policy to the linked records of ``hubspot_ids``, known to be gone from HubSpot
+    (a deletion webhook, or a targeted read that found nothing)."""
+    plan = plan_deletion(mapping, DeletionEvent.hubspot_archived)
+    if plan.step is DeletionStep.ignore or not hubspot_ids:
+        return
+    async with session_scope(context.sessions) as session:
+        repo = LinkRepository.scoped(session, context.scope)
+        links = await repo.by_hubspot_ids(context.interface_id, mapping.name, hubspot_ids)
+        done = await _apply(context, mapping, recorder, plan, list(links.values()))
+        await recorder.write(session)
+        if not context.dry_run:
+            await repo.remove(done)
+
+
 async def _apply(
     context: RunContext,
     mapping: ObjectMapping,

@@ -38,8 +38,25 @@ class RunHooks:
     planned_at: datetime | None = None  # when the schedule wanted it (queue delay)
     should_stop: Callable[[], bool] = lambda: False
     on_started: Callable[[SyncRun], None] | None = None
-    # A retry of chosen failed items: just these source keys, per object mapping (no reads).
-    only: Mapping[str, frozenset[str]] | None = None
+    only: Selection | None = None  # just these records (a retry, a webhook), nothing read
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The records a targeted run handles, per object mapping; it reads nothing else and
+    leaves the cursors alone: a retry names failed items' source keys, a webhook the
+    HubSpot ids that changed (or were deleted)."""
+
+    source_keys: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    hubspot_ids: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def keys_of(self, mapping_name: str) -> frozenset[str]:
+        """The source keys chosen for ``mapping_name``."""
+        return self.source_keys.get(mapping_name, frozenset())
+
+    def ids_of(self, mapping_name: str) -> frozenset[str]:
+        """The HubSpot ids chosen for ``mapping_name``."""
+        return self.hubspot_ids.get(mapping_name, frozenset())
 
 
 @dataclass(slots=True)

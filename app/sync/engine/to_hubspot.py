@@ -81,7 +81,7 @@ class ToHubSpot:
         retries = await self._open_failures()
         only = self.context.hooks.only
         if only is not None:
-            wanted = only.get(self.mapping.name, frozenset())
+            wanted = only.keys_of(self.mapping.name)
             retries = {key: record for key, record in retries.items() if key in wanted}
         else:
             await self._read_changes(retries)

@@ -22,7 +22,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,7 +36,7 @@ from app.core.secrets_box import SecretBox
 from app.models import Connection, Interface, SyncRun
 from app.models.base import utcnow
 from app.models.enums import Health, RunStatus, RunTrigger
-from app.sync.engine.state import RunHooks
+from app.sync.engine.state import RunHooks, Selection
 from app.sync.running import run_now
 from app.sync.scheduling.leases import Leases, interface_lease, portal_lease
 from app.sync.scheduling.schedule import next_run_after
@@ -101,14 +101,14 @@ class RunExecutor:
         trigger: RunTrigger,
         actor: Actor = SCHEDULER,
         planned_at: datetime | None = None,
-        only: Mapping[str, frozenset[str]] | None = None,
+        only: Selection | None = None,
     ) -> RunStarted:
         """Take the interface's and its portal's leases and start the run in the background.
 
         Answers once the run row exists (or the run could not start). ``planned_at``
         is the schedule slot being served: if the interface is no longer due for
         it once the lease is won, another process ran it already and nothing starts.
-        ``only`` makes it a retry of chosen failed items (source keys per object mapping).
+        ``only`` makes it a targeted run of chosen records (a retry, a webhook's changes).
         """
         if self.stopping or interface_id in self.active:
             return RunStarted(busy="interface")

@@ -25,6 +25,7 @@ from app.core.db import SessionFactory
 from app.models import SyncRun
 from app.models.enums import RunTrigger
 from app.sync.engine.runner import run_interface
+from app.sync.engine.state import RunHooks
 from app.sync.mapping.model import MappingTable
 from tests.live_server import listening_socket, serving
 from tests.sync.engine.runner_kit import TOKEN, CountingTransport, Portal, table
@@ -175,7 +176,7 @@ class PgRunner:
     interface_id: uuid.UUID
     mapping: MappingTable = field(default_factory=mapping)
 
-    async def run(self) -> SyncRun:
+    async def run(self, hooks: RunHooks | None = None) -> SyncRun:
         """One run with a fresh connector; the request counter starts at zero."""
         self.portal.transport.calls.clear()
         async with self.erp.connector() as connector:
@@ -187,6 +188,7 @@ class PgRunner:
                 tenant_id=self.tenant_id,
                 interface_id=self.interface_id,
                 trigger=RunTrigger.manual,
+                hooks=hooks,
             )
 
 

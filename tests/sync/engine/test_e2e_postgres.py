@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.tenancy import TenantScope
 from app.models.enums import RunStatus
 from app.sync.engine.repository import ItemRepository
+from app.sync.engine.state import RunHooks, Selection
 from app.web import WebState
 from tests.connectors.conformance.harness_sql import server_database
 from tests.factories import World
@@ -288,3 +289,22 @@ async def test_a_write_the_erp_refused_is_retried_on_the_next_run(e2e: PgRunner)
     assert e2e.erp.row("companies", "C2")["name"] == "Globex International Holdings"
     statuses = {i.status for i in await items(e2e, refused.id) if i.error_message}
     assert statuses == {"resolved"}
+
+
+async def test_a_targeted_run_applies_just_the_named_hubspot_records(e2e: PgRunner) -> None:
+    await synced(e2e, on_delete={"hubspot_deleted": "archive"})
+    companies = await companies_by_erp_id(e2e.portal)
+    await rename_in_hubspot(e2e, "C1", "Acme Renamed")
+    await rename_in_hubspot(e2e, "C2", "Globex Renamed")
+    await archive_in_hubspot(e2e, "C2")
+    chosen = Selection(hubspot_ids={"companies": frozenset({companies["C2"].id})})
+    run = await e2e.run(RunHooks(only=chosen))  # as a webhook names C2: deleted in HubSpot
+    assert run.status == RunStatus.succeeded, run.error_summary
+    assert run.counts["companies"]["deleted"] == 1
+    assert e2e.erp.row("companies", "C2")["deleted_at"] is not None
+    assert e2e.erp.row("companies", "C1")["name"].strip() == "Acme"  # not named: left for later
+    assert run.cursors_after == run.cursors_before
+    chosen = Selection(hubspot_ids={"companies": frozenset({companies["C1"].id})})
+    renamed = await e2e.run(RunHooks(only=chosen))
+    assert renamed.counts["companies"]["updated"] == 1
+    assert e2e.erp.row("companies", "C1")["name"] == "Acme Renamed"

@@ -14,7 +14,7 @@ from app.core.tenancy import TenantScope
 from app.models import SyncRun
 from app.models.enums import ErrorCategory, ItemAction, ItemStatus, RunStatus
 from app.sync.engine.repository import ItemRepository
-from app.sync.engine.state import RunHooks
+from app.sync.engine.state import RunHooks, Selection
 from tests.sync.engine.runner_kit import Erp, Runner
 
 
@@ -142,7 +142,8 @@ async def test_chosen_failures_are_retried_on_their_own(runner: Runner) -> None:
     assert failing.counts["companies"]["failed"] == 2
     runner.portal.faults(record_failure_rate=0.0)
     runner.erp.put("companies", id="C9", name="Umbrella")  # a change only a full run reads
-    retry = await runner.run(hooks=RunHooks(only={"companies": frozenset({"C1"})}))
+    chosen = Selection(source_keys={"companies": frozenset({"C1"})})
+    retry = await runner.run(hooks=RunHooks(only=chosen))
     assert retry.status == RunStatus.succeeded, retry.error_summary
     assert retry.counts["companies"]["created"] == 1
     assert retry.counts["contacts"]["created"] == 0
