@@ -75,6 +75,14 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(default=None, repr=False)
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_from: str = "hubsync <hubsync@localhost>"
+    # The HubSpot app hubsync connects portals through (OAuth 2.0); its client secret also
+    # signs the webhooks HubSpot sends. The URLs point elsewhere only for the sandbox.
+    hubspot_client_id: str | None = None
+    hubspot_client_secret: SecretStr | None = Field(default=None, repr=False)
+    hubspot_app_id: int | None = None
+    hubspot_api_url: str = "https://api.hubapi.com"
+    hubspot_authorize_url: str = "https://app.hubspot.com/oauth/authorize"
+    webhook_debounce_seconds: float = Field(default=2.0, ge=0, le=60)
     # /metrics: open to whoever reaches it unless a bearer token is set here.
     metrics_token: SecretStr | None = Field(default=None, repr=False)
 
