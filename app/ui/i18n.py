@@ -37,7 +37,7 @@ def translations(language: str) -> gettext.NullTranslations:
 
 def read_catalog(locale_name: str) -> Catalog | None:
     """Every ``.po`` file of a locale as one catalog (one file per area of the UI keeps
-    the catalog easy to review); a msgid in two files is an error."""
+    the catalog easy to review); a msgid translated differently in two files is an error."""
     paths = sorted((LOCALE_DIR / locale_name / "LC_MESSAGES").glob("*.po"))
     if not paths:
         return None
@@ -47,8 +47,11 @@ def read_catalog(locale_name: str) -> Catalog | None:
             for message in read_po(handle, locale=locale_name):
                 if not message.id:
                     continue  # the header
-                if message.id in merged:
-                    raise ValueError(f"msgid {message.id!r} of {path.name} is in another catalog")
+                known = merged.get(message.id)
+                if known is not None and known.string != message.string:
+                    raise ValueError(
+                        f"msgid {message.id!r} of {path.name} is translated differently elsewhere"
+                    )
                 merged[message.id] = message
     return merged
 
