@@ -17,6 +17,10 @@ from app.auth.sessions import sign_in, sign_out
 from app.core.errors import TooManyRequests
 from app.models.base import utcnow
 from app.ui import (  # noqa: F401 - imported so that their pages register
+    admin_accounts,
+    admin_audit,
+    admin_connections,
+    admin_tokens,
     dashboard,
     error_log,
     history,
