@@ -8,6 +8,7 @@ HubSpot client — and records the outcome on the interface (last run, health).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,7 +95,9 @@ async def run_now(
     ``public_url`` is where hubsync is reached, for the run link in notifications.
     """
     plan = await _plan(sessions, actor=actor, box=box, interface_id=interface_id)
-    source = connector_class(plan.connector).from_settings(plan.source_settings)
+    source = await asyncio.to_thread(  # first use imports connectors and drivers: not on the loop
+        lambda: connector_class(plan.connector).from_settings(plan.source_settings)
+    )
     async with source, plan.hubspot.client() as hubspot:
         run = await run_interface(
             table=plan.table, connector=source, hubspot=hubspot, sessions=sessions,

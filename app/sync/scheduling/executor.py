@@ -84,11 +84,14 @@ class RunExecutor:
     active: dict[uuid.UUID, _Active] = field(default_factory=dict)
     stopping: bool = False
     _heartbeat: asyncio.Task[None] | None = None
+    _portals: set[str] = field(default_factory=set)  # portal leases our runs hold or claim
+    _starting: set[uuid.UUID] = field(default_factory=set)  # interfaces being started here
 
     @property
     def free_slots(self) -> int:
         """How many more runs this process may start now."""
-        return 0 if self.stopping else self.max_concurrent - len(self.active)
+        busy = len(self.active) + len(self._starting)
+        return 0 if self.stopping else self.max_concurrent - busy
 
     def is_running(self, interface_id: uuid.UUID) -> bool:
         """Whether this process runs ``interface_id`` right now."""
@@ -110,8 +113,22 @@ class RunExecutor:
         it once the lease is won, another process ran it already and nothing starts.
         ``only`` makes it a targeted run of chosen records (a retry, a webhook's changes).
         """
-        if self.stopping or interface_id in self.active:
+        if self.stopping or interface_id in self.active or interface_id in self._starting:
             return RunStarted(busy="interface")
+        self._starting.add(interface_id)  # before the first await: one start per interface here
+        try:
+            return await self._start(interface_id, trigger, actor, planned_at, only)
+        finally:
+            self._starting.discard(interface_id)
+
+    async def _start(
+        self,
+        interface_id: uuid.UUID,
+        trigger: RunTrigger,
+        actor: Actor,
+        planned_at: datetime | None,
+        only: Selection | None,
+    ) -> RunStarted:
         interface = await self._interface(interface_id)
         claimed = await self.leases.acquire(interface_lease(interface_id))
         if claimed is None:
@@ -122,8 +139,14 @@ class RunExecutor:
         if planned_at is not None and not await self._still_due(interface_id, planned_at):
             await self.leases.release(names)
             return RunStarted(busy="interface")
-        portal = await self.leases.acquire(portal_lease(await self._portal_key(interface)))
+        portal_name = portal_lease(await self._portal_key(interface))
+        if portal_name in self._portals:  # a lease is per process: another run here holds it
+            await self.leases.release(names)
+            return RunStarted(busy="portal")
+        self._portals.add(portal_name)  # before the await: no second run of ours may claim it
+        portal = await self.leases.acquire(portal_name)
         if portal is None:
+            self._portals.discard(portal_name)
             await self.leases.release(names)
             return RunStarted(busy="portal")
         names.append(portal.name)
@@ -196,7 +219,10 @@ class RunExecutor:
                 )
             finally:
                 self.active.pop(entry.interface_id, None)
-                await self.leases.release(entry.leases)
+                try:
+                    await self.leases.release(entry.leases)
+                finally:  # only once released: until then a claim of ours would re-enter the lease
+                    self._portals.difference_update(entry.leases)
                 if entry.run is not None:
                     _finished(entry.run, self.clock())
 
@@ -229,13 +255,14 @@ class RunExecutor:
         interval = max(self.leases.ttl.total_seconds() / 3, 0.05)
         while self.active:
             await asyncio.sleep(interval)
-            wanted = {name for e in self.active.values() for name in e.leases}
+            entries = list(self.active.values())  # a run started while renewing is judged next beat
+            wanted = {name for e in entries for name in e.leases}
             try:
                 held = await self.leases.renew(wanted)
             except Exception:  # the database hiccuped: try again next beat, the TTL allows it
                 logger.warning("renewing leases failed; retrying", exc_info=True)
                 continue
-            for entry in list(self.active.values()):
+            for entry in entries:
                 if not set(entry.leases) <= held:
                     entry.lost = True  # another process took over: stop after this batch
 
