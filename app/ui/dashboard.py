@@ -1,19 +1,176 @@
-"""Übersicht: every interface the user may see, its health and its runs at a glance."""
+"""Übersicht: every interface the user may see, its health and its runs at a glance.
+
+The table is one block of ``dashboard.html``; while any run of the shown
+interfaces is in progress it polls ``/ui/dashboard/live`` for that block every
+30 s, and the server stops the polling by answering without ``hx-trigger``
+once nothing runs (UI.md 3, "Polling a running run"). Also here: the helpers
+the interface pages share (times, redirects after POST) and the language switch.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.responses import Response
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode, urlsplit
 
-from app.api.deps import SessionDep
-from app.sync import interfaces
-from app.ui.page import PageDep
+from babel.dates import format_timedelta
+from fastapi import Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from app.api.deps import SessionDep, StateDep
+from app.auth.actor import Permission
+from app.models.base import utcnow
+from app.models.enums import Health
+from app.sync import dashboard
+from app.sync.dashboard import InterfaceOverview
+from app.sync.mapping.layout import dump_flow
+from app.ui.i18n import LANGUAGES
+from app.ui.page import Page, PageDep
 from app.ui.router import router
-from app.ui.templating import render
+from app.ui.templating import LANGUAGE_COOKIE, render, request_language
+
+DASHBOARD_POLL = "every 30s"  # UI.md 4.6: dashboard 30 s, a run's panel 2 s
+RUN_POLL = "every 2s"
+STATUS_FILTERS = (*(h.value for h in Health), "running")
+
+
+def see_other(request: Request, url: str, *, reload: bool = False) -> Response:
+    """After a POST: 303 without JS; for htmx 204 with ``HX-Location`` (or ``HX-Redirect``)."""
+    if request.headers.get("HX-Request") != "true":
+        return RedirectResponse(url, status_code=303)
+    return Response(status_code=204, headers={("HX-Redirect" if reload else "HX-Location"): url})
+
+
+def helpers(request: Request, page: Page, now: datetime) -> dict[str, Any]:
+    """What every dashboard and interface template uses: the clock, permissions, formats."""
+    locale = LANGUAGES[request_language(request)][0]
+
+    def ago(value: datetime | None) -> str:
+        if value is None:
+            return ""
+        return format_timedelta(value - now, add_direction=True, locale=locale, format="short")
+
+    return {
+        "now": now,
+        "ago": ago,
+        "duration": duration,
+        "flow": dump_flow,
+        "totals": dashboard.outcome_totals,
+        "can_operate": page.actor.can(Permission.operate_interfaces),
+        "can_approve": page.actor.can(Permission.approve_mappings),
+        "can_read_payloads": page.actor.can(Permission.read_payloads),
+        "is_operator": page.actor.scope.tenant_id is None,
+        "run_poll": RUN_POLL,
+    }
+
+
+def duration(start: datetime | None, end: datetime | None) -> str:
+    """A run's duration as "2 min 14 s" (or "< 1 s"), the same in both languages."""
+    if start is None or end is None:
+        return "–"
+    seconds = int((end - start) / timedelta(seconds=1))
+    if seconds < 1:
+        return "< 1 s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def _filters(status: str | None, tenant: str | None) -> dict[str, Any]:
+    """Query filters as given, unknown values dropped (a stale bookmark shows everything)."""
+    try:
+        tenant_id = uuid.UUID(tenant) if tenant else None
+    except ValueError:
+        tenant_id = None
+    return {"status": status if status in STATUS_FILTERS else None, "tenant": tenant_id}
+
+
+def _url(path: str, **query: str | None) -> str:
+    given = {k: v for k, v in query.items() if v}
+    return f"{path}?{urlencode(given)}" if given else path
+
+
+def _matches(row: InterfaceOverview, status: str | None) -> bool:
+    if status == "running":
+        return row.running is not None
+    return status is None or row.health.value == status
+
+
+async def _context(
+    request: Request, page: Page, session: SessionDep, status: str | None, tenant: str | None
+) -> dict[str, Any]:
+    now = utcnow()
+    filters = _filters(status, tenant)
+    rows = await dashboard.overview(session, actor=page.actor, now=now)
+    tenants = sorted({(r.tenant or "", r.interface.tenant_id) for r in rows})
+    if filters["tenant"] is not None:
+        rows = [r for r in rows if r.interface.tenant_id == filters["tenant"]]
+    counts = Counter(r.health.value for r in rows)
+    counts["running"] = sum(1 for r in rows if r.running is not None)
+    shown = [r for r in rows if _matches(r, filters["status"])]
+    query = {k: str(v) for k, v in filters.items() if v is not None}
+    return page.context(
+        "dashboard",
+        rows=shown,
+        total=len(rows),
+        counts=counts,
+        filters=filters,
+        tenants=tenants,
+        any_interfaces=bool(rows) or filters["tenant"] is not None,
+        poll=DASHBOARD_POLL if any(r.running for r in shown) else None,
+        live_url=_url("/ui/dashboard/live", **query),
+        status_url=lambda status: _url("/ui/", status=status, tenant=query.get("tenant")),
+        **helpers(request, page, now),
+    )
 
 
 @router.get("/")
-async def dashboard(request: Request, page: PageDep, session: SessionDep) -> Response:
+async def dashboard_page(
+    request: Request,
+    page: PageDep,
+    session: SessionDep,
+    status: str | None = None,
+    tenant: str | None = None,
+) -> Response:
     """Übersicht: every interface the user may see and its health."""
-    rows = await interfaces.list_interfaces(session, actor=page.actor)
-    return render(request, "dashboard.html", page.context("dashboard", interfaces=rows))
+    context = await _context(request, page, session, status, tenant)
+    return render(request, "dashboard.html", context, block="live")
+
+
+@router.get("/dashboard/live")
+async def dashboard_live(
+    request: Request,
+    page: PageDep,
+    session: SessionDep,
+    status: str | None = None,
+    tenant: str | None = None,
+) -> Response:
+    """The Übersicht's table alone, polled while a run is in progress."""
+    context = await _context(request, page, session, status, tenant)
+    return render(request, "dashboard.html", context, block="live")
+
+
+def _local(target: str) -> str:
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/ui") or "\\" in target:
+        return "/ui/"
+    return target
+
+
+@router.post("/language")
+async def set_language(
+    request: Request,
+    page: PageDep,
+    state: StateDep,
+    lang: Annotated[str, Form(max_length=5)],
+    next: Annotated[str, Form(max_length=500)] = "/ui/",
+) -> Response:
+    """Switch the UI language (German or English) for this browser."""
+    response = see_other(request, _local(next), reload=True)
+    if lang in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, httponly=True, samesite="lax",
+            secure=state.settings.secure_cookies, path="/",
+        )  # fmt: skip
+    return response
