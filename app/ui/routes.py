@@ -22,6 +22,7 @@ from app.ui import (  # noqa: F401 - imported so that their pages register
     admin_connections,
     admin_tokens,
     dashboard,
+    deletion_pages,
     error_log,
     history,
     interface_pages,

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.api.v1 import (
     accounts,
     connections,
+    deletions,
     interfaces,
     mappings,
     notifications,
@@ -13,5 +14,14 @@ from app.api.v1 import (
 )
 
 router = APIRouter(prefix="/api/v1")
-for module in (accounts, connections, interfaces, mappings, notifications, run_items, runs):
+for module in (
+    accounts,
+    connections,
+    deletions,
+    interfaces,
+    mappings,
+    notifications,
+    run_items,
+    runs,
+):
     router.include_router(module.router)
