@@ -30,6 +30,7 @@ from app.sync.connections import get_connection, open_connection_secrets
 from app.sync.engine.runner import run_interface
 from app.sync.engine.state import RunHooks
 from app.sync.health import apply_run_health
+from app.sync.hubspot_oauth.grant import OAuthGrant, oauth_grant
 from app.sync.interfaces import get_interface
 from app.sync.mapping.model import MappingTable
 from app.sync.versions import runnable_version, version_table
@@ -54,9 +55,12 @@ class HubSpotAccess:
 
     base_url: str
     token: str = field(repr=False)
+    oauth: OAuthGrant | None = None  # OAuth connections: tokens refresh and are stored
 
     def client(self) -> HubSpotClient:
         """A HubSpot client for this portal (use it as an async context manager)."""
+        if self.oauth is not None:
+            return self.oauth.client(self.base_url, on_response=METRICS.hubspot_call)
         return HubSpotClient(
             StaticTokenProvider(self.token), base_url=self.base_url,
             on_response=METRICS.hubspot_call,
@@ -70,11 +74,13 @@ async def hubspot_access(
     portal = await get_connection(
         session, actor=actor, connection_id=interface.hubspot_connection_id
     )
-    token = open_connection_secrets(portal, box).get("access_token")
+    secrets = open_connection_secrets(portal, box)
+    token = secrets.get("access_token")
     if not token:
         raise InvalidInput(f"the HubSpot connection {portal.name!r} has no access token")
     base_url = str(portal.config.get("base_url", "https://api.hubapi.com"))
-    return HubSpotAccess(base_url=base_url, token=str(token))
+    oauth = oauth_grant(session, portal, secrets, box)
+    return HubSpotAccess(base_url=base_url, token=str(token), oauth=oauth)
 
 
 async def run_now(

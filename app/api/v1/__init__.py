@@ -9,6 +9,7 @@ from app.api.v1 import (
     interfaces,
     mappings,
     notifications,
+    oauth,
     run_items,
     runs,
 )
@@ -21,6 +22,7 @@ for module in (
     interfaces,
     mappings,
     notifications,
+    oauth,
     run_items,
     runs,
 ):
