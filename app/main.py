@@ -14,6 +14,7 @@ from app.api.errors import register_error_handlers
 from app.api.health import router as health_router
 from app.api.metrics import router as metrics_router
 from app.api.v1 import router as api_router
+from app.api.webhooks import router as webhooks_router
 from app.auth.passwords import set_hash_concurrency
 from app.core.logging import configure_logging
 from app.core.settings import Settings, load_settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     app.include_router(metrics_router)
     app.include_router(api_router)
+    app.include_router(webhooks_router)
     app.include_router(ui_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="static")
     if settings.docs_enabled:

@@ -16,12 +16,15 @@ from app.core.settings import Settings
 from app.models import SyncRun
 from app.notify.dispatcher import deliver_due
 from app.sync.health import record_reaped_run
+from app.sync.privacy import handle_privacy_deletion
 from app.sync.scheduling.executor import RunExecutor, process_holder
 from app.sync.scheduling.leases import Leases
 from app.sync.scheduling.scheduler import Scheduler
+from app.sync.webhooks.worker import WebhookWorker
 
 CSRF_COOKIE = "hubsync_csrf"
 NOTIFY_EVERY_S = 15.0  # how often pending notifications are sent (and retried)
+WEBHOOKS_EVERY_S = 1.0  # how often received webhook events are routed to targeted runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,14 @@ def build_scheduler(state: WebState) -> Scheduler:
     async def reaped(run: SyncRun) -> None:
         await record_reaped_run(sessions, run, public_url=settings.public_url)
 
+    webhooks = WebhookWorker(
+        sessions, state.executor, box=state.secret_box, privacy=handle_privacy_deletion,
+        debounce=timedelta(seconds=settings.webhook_debounce_seconds),
+        public_url=settings.public_url,
+    )  # fmt: skip
     return Scheduler(
         sessions, state.executor, tick_seconds=settings.scheduler_tick_seconds,
-        jobs={"notifications": (deliver, NOTIFY_EVERY_S)}, on_aborted=reaped,
+        jobs={"notifications": (deliver, NOTIFY_EVERY_S),
+              "webhooks": (webhooks.tick, WEBHOOKS_EVERY_S)},
+        on_aborted=reaped,
     )  # fmt: skip
