@@ -9,8 +9,10 @@ mapping versions, interfaces, runs (every interval, about 200 per interface)
 and run items (an initial load per interface, then a few changes per run; ~3 %
 failed with varied messages, a fifth of those resolved; payloads of ~250
 bytes) — PostgreSQL through ``COPY``, SQLite through ``executemany`` of plain
-tuples — then ANALYZE. A few interfaces fail (blockers), some run right now,
-some are paused.
+tuples, the stored ``synced`` and ``error_cause`` filled by the application's
+own functions — then ANALYZE (PostgreSQL: VACUUM ANALYZE, so index-only scans
+see the visibility map autovacuum keeps on a live database, which a fresh COPY
+lacks). A few interfaces fail (blockers), some run right now, some are paused.
 
 Then times, in-process (httpx ``ASGITransport``, so hubsync's own cost without
 network), ``--requests`` sequential GETs per page after two warm-ups, as the
@@ -53,6 +55,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.core import migrations
 from app.core.db import create_engine, create_session_factory
 from app.main import create_app
+from app.models.run import records_written
+from app.sync.error_groups import cause_digest
 from app.sync.mapping.loader import load_mapping
 from tests.conftest import BASE_URL, make_settings
 from tests.databases import fresh_database
@@ -111,11 +115,12 @@ TABLES: dict[str, tuple[str, ...]] = {
                    "active_mapping_version_id", "interval_minutes", "state", "next_run_at",
                    "last_run_at", "health", "health_reason", "created_at", "modified_at"),
     "sync_runs": ("id", "tenant_id", "interface_id", "mapping_version_id", "trigger", "dry_run",
-                  "status", "started_at", "finished_at", "counts", "cursors_before",
+                  "status", "started_at", "finished_at", "counts", "synced", "cursors_before",
                   "cursors_after", "error_summary", "error_category"),
     "run_items": ("id", "tenant_id", "run_id", "interface_id", "object_name", "direction",
                   "action", "status", "source_key", "hubspot_id", "error_message",
-                  "error_category", "http_status", "correlation_id", "payload", "created_at"),
+                  "error_category", "error_cause", "http_status", "correlation_id", "payload",
+                  "created_at"),
 }  # fmt: skip
 Row = tuple[Any, ...]
 # Interfaces and versions point at each other: interfaces go in without, then this.
@@ -267,7 +272,8 @@ class Seeder:
         cursor = orjson.dumps({"customers": {"updated_at": started.isoformat()}}).decode()
         summary, category = RUN_ERRORS[k % 2] if failing else (None, None)
         return (run_id, tenant, interface, version, trigger, False, status, started, finished,
-                orjson.dumps(counts).decode(), cursor, cursor, summary, category)  # fmt: skip
+                orjson.dumps(counts).decode(), 0 if running else records_written(counts), cursor,
+                cursor, summary, category)  # fmt: skip
 
     def _items(
         self, index: int, k: int, tenant: uuid.UUID, run_id: uuid.UUID, interface: uuid.UUID,
@@ -284,16 +290,17 @@ class Seeder:
             failed = rng.random() < FAILED_SHARE
             status = ("resolved" if rng.random() < RESOLVED_SHARE else "failed") if failed else (
                 "succeeded")  # fmt: skip
-            message = http = category = correlation = None
+            message = http = category = correlation = cause = None
             if failed:
                 message, http, category = self._failure(key)
+                cause = cause_digest(message)
                 correlation = str(uuid.uuid4()) if http and http >= 429 else None
             hubspot_id = None if failed else str(10**10 + rng.randrange(10**9))
             payload = self._payload(key, object_name)
             created = started + timedelta(milliseconds=5 * j)
             rows.append((uuid.uuid4(), tenant, run_id, interface, object_name, "to_hubspot",
-                         action, status, key, hubspot_id, message, category, http, correlation,
-                         payload, created))  # fmt: skip
+                         action, status, key, hubspot_id, message, category, cause, http,
+                         correlation, payload, created))  # fmt: skip
         return rows
 
     def _failure(self, key: str) -> tuple[str, int | None, str]:
@@ -345,7 +352,7 @@ class Writer:
     async def __aexit__(self, *exc: object) -> None:
         if self.pg is not None:
             await self.pg.execute(ACTIVATE_VERSIONS)
-            await self.pg.execute("ANALYZE")
+            await self.pg.execute("VACUUM ANALYZE")  # the visibility map autovacuum keeps
             await self.pg.close()
         if self.lite is not None:
             self.lite.execute(ACTIVATE_VERSIONS)
@@ -543,6 +550,7 @@ async def _time_pages(
                 ("GET /ui/runs/{id} newest run", f"/ui/runs/{seeded.small_run}"),
                 ("GET /ui/errors error log", "/ui/errors"),
                 ("GET /ui/errors/groups/{id} one cause's records", group),
+                ("GET /ui/interfaces Schnittstellen, first 50", "/ui/interfaces"),
                 ("GET /ui/interfaces/{id} interface overview",
                  f"/ui/interfaces/{seeded.interface}"),
             ]  # fmt: skip

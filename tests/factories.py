@@ -33,6 +33,7 @@ from app.models.enums import (
     RunTrigger,
     SyncDirection,
 )
+from app.sync.error_groups import cause_digest
 from app.sync.mapping.loader import load_mapping
 
 PASSWORD = "correct horse battery staple"
@@ -159,6 +160,7 @@ async def build_tenant(db: AsyncSession, slug: str) -> TenantWorld:
         status=ItemStatus.failed,
         source_key="K-1",
         error_message="Property values were not valid",
+        error_cause=cause_digest("Property values were not valid"),
         http_status=400,
         error_category=ErrorCategory.data,
         payload={"name": "ACME"},

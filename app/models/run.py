@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from app.models.base import Base, TenantOwned, str_enum, utcnow
 from app.models.enums import (
@@ -19,6 +19,13 @@ from app.models.enums import (
     SyncDirection,
 )
 
+WRITTEN = ("created", "updated", "deleted")  # the outcomes that count as records synced
+
+
+def records_written(counts: dict[str, Any]) -> int:
+    """Records created, updated or deleted according to a run's counts (per object, outcome)."""
+    return sum(int(per.get(k) or 0) for per in counts.values() for k in WRITTEN)
+
 
 class SyncRun(TenantOwned, Base):
     """One execution of an interface with its counts, cursors and error summary."""
@@ -28,6 +35,7 @@ class SyncRun(TenantOwned, Base):
         Index("ix_sync_runs_tenant_started", "tenant_id", "started_at"),
         Index("ix_sync_runs_interface_started", "interface_id", "started_at"),
         Index("ix_sync_runs_status_started", "status", "started_at"),
+        Index("ix_sync_runs_started_id", "started_at", "id"),
     )
 
     interface_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interfaces.id", ondelete="CASCADE"))
@@ -43,12 +51,19 @@ class SyncRun(TenantOwned, Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    synced: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # from counts
     cursors_before: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cursors_after: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error_summary: Mapped[str | None] = mapped_column(Text)
     error_category: Mapped[ErrorCategory | None] = mapped_column(str_enum(ErrorCategory))
     worker: Mapped[str | None] = mapped_column(String(100))  # the process running it (lease holder)
     planned_at: Mapped[datetime | None]  # when the schedule wanted it to start (queue delay)
+
+    @validates("counts")
+    def _count_written(self, _key: str, counts: dict[str, Any]) -> dict[str, Any]:
+        """Keep ``synced`` in step with the counts: the Übersicht sums it, never the JSON."""
+        self.synced = records_written(counts or {})
+        return counts
 
 
 class RunItem(TenantOwned, Base):
@@ -60,6 +75,17 @@ class RunItem(TenantOwned, Base):
         Index("ix_run_items_tenant_status_created", "tenant_id", "status", "created_at"),
         Index("ix_run_items_interface_status", "interface_id", "status"),
         Index("ix_run_items_interface_object_key", "interface_id", "object_name", "source_key"),
+        Index("ix_run_items_run_created", "run_id", "created_at", "id"),
+        Index(  # the error log: causes grouped, and one cause's records newest first
+            "ix_run_items_status_cause",
+            "status",
+            "interface_id",
+            "object_name",
+            "error_category",
+            "http_status",
+            "error_cause",
+            "created_at",
+        ),
     )
 
     run_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sync_runs.id", ondelete="CASCADE"))
@@ -72,6 +98,7 @@ class RunItem(TenantOwned, Base):
     hubspot_id: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     error_category: Mapped[ErrorCategory | None] = mapped_column(str_enum(ErrorCategory))
+    error_cause: Mapped[str | None] = mapped_column(String(32))  # a failure's cause digest
     http_status: Mapped[int | None] = mapped_column(Integer)
     correlation_id: Mapped[str | None] = mapped_column(String(64))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)

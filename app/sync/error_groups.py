@@ -4,9 +4,11 @@ The same error on many records shows once. A message is normalised by masking
 what belongs to one record (e-mail addresses, ids, numbers, the refused value,
 HubSpot's correlation id) and grouped with its interface, object, category and
 HTTP status. HubSpot's ``Property values were not valid: [...]`` is reduced to
-the property names and error codes it lists. The hint table maps known causes
-to what the customer can do (msgids: the UI translates them, German default).
-Pure functions only: the SQL is in ``app.sync.runs``.
+the property names and error codes it lists; a digest of that cause is stored
+on each failed item (``run_items.error_cause``) so the database groups them.
+The hint table maps known causes to what the customer can do (msgids: the UI
+translates them, German default). Pure functions only: the SQL is in
+``app.sync.runs.failures``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from app.models.enums import ErrorCategory
 MAX_CAUSE_CHARS = 1000
 MAX_VALUE_CHARS = 500
 MAX_SAMPLE_KEYS = 5
+DIGEST_CHARS = 32  # hex characters of a cause's digest (run_items.error_cause)
 PROPERTY_ERRORS = "Property values were not valid: "
 
 
@@ -79,6 +82,16 @@ def normalise(message: str | None) -> str:
     if _DIGIT.search(text):
         text = _NUMBER.sub("<n>", _HEX_ID.sub("<id>", _UUID.sub("<id>", text)))
     return _SPACE.sub(" ", text).strip()[:MAX_CAUSE_CHARS]
+
+
+def cause_digest(message: str | None) -> str:
+    """What ``run_items.error_cause`` stores for a failed item: its normalised message's
+    digest, short and fixed-size so the database can index and group by it."""
+    return _digest(normalise(message))
+
+
+def _digest(cause: str) -> str:
+    return hashlib.sha256(cause.encode()).hexdigest()[:DIGEST_CHARS]
 
 
 def _property_errors(text: str) -> str:
@@ -225,35 +238,45 @@ def hint_for(message: str | None, http_status: int | None) -> Hint | None:
 
 @dataclass(frozen=True, slots=True)
 class GroupKey:
-    """What makes failures one group: where they happened and their normalised cause."""
+    """What makes failures one group: where they happened and their cause's stored digest."""
 
     interface_id: uuid.UUID
     object_name: str
     category: ErrorCategory | None
     http_status: int | None
-    cause: str
+    digest: str
+    cause: str = field(default="", compare=False)  # the normalised message, for display
 
     @property
     def id(self) -> str:
-        """A short stable id for URLs (no user text in links)."""
-        parts = (self.interface_id, self.object_name, self.category, self.http_status, self.cause)
-        return hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()[:24]
+        """A stable id for URLs (no user text in links): the interface's id, then a digest."""
+        parts = (self.object_name, self.category, self.http_status, self.digest)
+        rest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
+        return self.interface_id.hex + rest[:DIGEST_CHARS]
+
+
+def interface_of(group_id: str) -> uuid.UUID | None:
+    """The interface a group id made by ``GroupKey.id`` belongs to (None: no such id)."""
+    if len(group_id) != 2 * DIGEST_CHARS:
+        return None
+    try:
+        return uuid.UUID(hex=group_id[:DIGEST_CHARS])
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
-class MessageCount:
-    """One distinct raw message of failed tasks and how often and when it occurred."""
+class CauseCount:
+    """Failed tasks with one stored cause: how many and when (one row of the SQL grouping)."""
 
     interface_id: uuid.UUID
     object_name: str
     category: ErrorCategory | None
     http_status: int | None
-    message: str | None
+    digest: str | None
     count: int
     first_at: datetime
     last_at: datetime
-    key_low: str | None = None  # the smallest and largest source key with this message:
-    key_high: str | None = None  # sample keys without reading every row
 
 
 @dataclass(slots=True)
@@ -267,7 +290,6 @@ class ErrorGroup:
     message: str
     hubspot_category: str | None
     hint: Hint | None
-    messages: set[str] = field(default_factory=set)
     sample_keys: set[str] = field(default_factory=set)
 
     @property
@@ -288,46 +310,33 @@ def key_of(
     http_status: int | None,
     message: str | None,
 ) -> GroupKey:
-    """The group a failed task belongs to."""
-    return GroupKey(interface_id, object_name, category, http_status, normalise(message))
+    """The group a failed task with ``message`` belongs to."""
+    cause = normalise(message)
+    return GroupKey(interface_id, object_name, category, http_status, _digest(cause), cause)
 
 
-def group_messages(counts: Iterable[MessageCount]) -> list[ErrorGroup]:
-    """Distinct messages merged into groups by cause, the most recent group first."""
-    groups: dict[GroupKey, ErrorGroup] = {}
-    for row in counts:
-        key = key_of(row.interface_id, row.object_name, row.category, row.http_status, row.message)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = _new_group(key, row)
-        else:
-            _merge(group, row)
-        group.messages.add(row.message or "")
-        for sample in (row.key_low, row.key_high):
-            if sample and len(group.sample_keys) < MAX_SAMPLE_KEYS:
-                group.sample_keys.add(sample)
-    return sorted(groups.values(), key=lambda g: (g.last_at, g.count), reverse=True)
-
-
-def _new_group(key: GroupKey, row: MessageCount) -> ErrorGroup:
-    message = row.message or ""
+def group_of(row: CauseCount, message: str | None, keys: Iterable[str | None]) -> ErrorGroup:
+    """A counted cause as a group, worded by its newest ``message``, with sample ``keys``."""
+    text = message or ""
+    key = GroupKey(
+        row.interface_id,
+        row.object_name,
+        row.category,
+        row.http_status,
+        row.digest or "",
+        normalise(text),
+    )
+    samples = {k for k in keys if k}
     return ErrorGroup(
         key=key,
         count=row.count,
         first_at=row.first_at,
         last_at=row.last_at,
-        message=message,
-        hubspot_category=hubspot_category(message),
-        hint=hint_for(message, row.http_status),
+        message=text,
+        hubspot_category=hubspot_category(text),
+        hint=hint_for(text, row.http_status),
+        sample_keys=set(sorted(samples)[:MAX_SAMPLE_KEYS]),
     )
-
-
-def _merge(group: ErrorGroup, row: MessageCount) -> None:
-    group.count += row.count
-    group.first_at = min(group.first_at, row.first_at)
-    if row.last_at > group.last_at:
-        group.last_at = row.last_at
-        group.message = row.message or ""  # the newest wording stands for the group
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from app.models import Interface
 from app.models.enums import ConnectionKind
 from app.models.interface import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 from app.sync.connections import get_connection
-from app.sync.repositories import InterfaceRepository
+from app.sync.repositories import InterfaceChoice, InterfaceRepository
 
 
 def check_interval(minutes: int) -> int:
@@ -74,6 +74,11 @@ async def create_interface(
 async def list_interfaces(session: AsyncSession, *, actor: Actor) -> Sequence[Interface]:
     """The interfaces the actor may see."""
     return await InterfaceRepository.scoped(session, actor.scope).list()
+
+
+async def interface_choices(session: AsyncSession, *, actor: Actor) -> Sequence[InterfaceChoice]:
+    """Id, name, health and next run of the interfaces the actor may see (filter menus)."""
+    return await InterfaceRepository.scoped(session, actor.scope).choices()
 
 
 async def get_interface(

@@ -1,6 +1,7 @@
 """Übersicht: every interface the user may see, its health and its runs at a glance.
 
-The table is one block of ``dashboard.html``; while any run of the shown
+The table is one block of ``dashboard.html``, 25 interfaces a page (the status
+chips and the tenant filter count all of them); while any run of the shown
 interfaces is in progress it polls ``/ui/dashboard/live`` for that block every
 30 s, and the server stops the polling by answering without ``hx-trigger``
 once nothing runs (UI.md 3, "Polling a running run"). Also here: the helpers
@@ -10,21 +11,18 @@ the interface pages share (times, redirects after POST) and the language switch.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from babel.dates import format_timedelta
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.api.deps import SessionDep, StateDep
 from app.auth.actor import Permission
 from app.models.base import utcnow
-from app.models.enums import Health
 from app.sync import dashboard
-from app.sync.dashboard import InterfaceOverview
 from app.sync.mapping.layout import dump_flow
 from app.ui.i18n import LANGUAGES
 from app.ui.page import Page, PageDep
@@ -33,7 +31,7 @@ from app.ui.templating import LANGUAGE_COOKIE, render, request_language
 
 DASHBOARD_POLL = "every 30s"  # UI.md 4.6: dashboard 30 s, a run's panel 2 s
 RUN_POLL = "every 2s"
-STATUS_FILTERS = (*(h.value for h in Health), "running")
+DASHBOARD_PAGE = 25  # interfaces per page: the table stays quick to render and to scan
 
 
 def see_other(request: Request, url: str, *, reload: bool = False) -> Response:
@@ -77,13 +75,14 @@ def duration(start: datetime | None, end: datetime | None) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
-def _filters(status: str | None, tenant: str | None) -> dict[str, Any]:
+def _filters(status: str | None, tenant: str | None, page: int) -> dashboard.BoardFilter:
     """Query filters as given, unknown values dropped (a stale bookmark shows everything)."""
     try:
         tenant_id = uuid.UUID(tenant) if tenant else None
     except ValueError:
         tenant_id = None
-    return {"status": status if status in STATUS_FILTERS else None, "tenant": tenant_id}
+    known = status if status in dashboard.STATUS_FILTERS else None
+    return dashboard.BoardFilter(status=known, tenant_id=tenant_id, page=page)
 
 
 def _url(path: str, **query: str | None) -> str:
@@ -91,36 +90,41 @@ def _url(path: str, **query: str | None) -> str:
     return f"{path}?{urlencode(given)}" if given else path
 
 
-def _matches(row: InterfaceOverview, status: str | None) -> bool:
-    if status == "running":
-        return row.running is not None
-    return status is None or row.health.value == status
-
-
 async def _context(
-    request: Request, page: Page, session: SessionDep, status: str | None, tenant: str | None
+    request: Request,
+    page: Page,
+    session: SessionDep,
+    status: str | None,
+    tenant: str | None,
+    number: int,
 ) -> dict[str, Any]:
     now = utcnow()
-    filters = _filters(status, tenant)
-    rows = await dashboard.overview(session, actor=page.actor, now=now)
-    tenants = sorted({(r.tenant or "", r.interface.tenant_id) for r in rows})
-    if filters["tenant"] is not None:
-        rows = [r for r in rows if r.interface.tenant_id == filters["tenant"]]
-    counts = Counter(r.health.value for r in rows)
-    counts["running"] = sum(1 for r in rows if r.running is not None)
-    shown = [r for r in rows if _matches(r, filters["status"])]
-    query = {k: str(v) for k, v in filters.items() if v is not None}
+    filters = _filters(status, tenant, number)
+    found = await dashboard.board(
+        session, actor=page.actor, filters=filters, per_page=DASHBOARD_PAGE, now=now
+    )
+    tenant_id = str(filters.tenant_id) if filters.tenant_id else None
+
+    def page_url(n: int, path: str = "/ui/") -> str | None:
+        """The URL of page ``n`` under the same filters (None: no such other page)."""
+        if not 1 <= n <= found.pages:
+            return None
+        number = str(n) if n > 1 else None
+        return _url(path, status=filters.status, tenant=tenant_id, page=number)
+
     return page.context(
         "dashboard",
-        rows=shown,
-        total=len(rows),
-        counts=counts,
-        filters=filters,
-        tenants=tenants,
-        any_interfaces=bool(rows) or filters["tenant"] is not None,
-        poll=DASHBOARD_POLL if any(r.running for r in shown) else None,
-        live_url=_url("/ui/dashboard/live", **query),
-        status_url=lambda status: _url("/ui/", status=status, tenant=query.get("tenant")),
+        rows=found.rows,
+        total=found.total,
+        counts=found.counts,
+        filters={"status": filters.status, "tenant": filters.tenant_id},
+        tenants=found.tenants,
+        any_interfaces=bool(found.total) or filters.tenant_id is not None,
+        board=found,
+        page_url=page_url,
+        poll=DASHBOARD_POLL if any(r.running for r in found.rows) else None,
+        live_url=page_url(found.page, "/ui/dashboard/live"),
+        status_url=lambda status: _url("/ui/", status=status, tenant=tenant_id),
         **helpers(request, page, now),
     )
 
@@ -132,9 +136,10 @@ async def dashboard_page(
     session: SessionDep,
     status: str | None = None,
     tenant: str | None = None,
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    """Übersicht: every interface the user may see and its health."""
-    context = await _context(request, page, session, status, tenant)
+    """Übersicht: every interface the user may see and its health, a page at a time."""
+    context = await _context(request, page, session, status, tenant, number)
     return render(request, "dashboard.html", context, block="live")
 
 
@@ -145,9 +150,10 @@ async def dashboard_live(
     session: SessionDep,
     status: str | None = None,
     tenant: str | None = None,
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """The Übersicht's table alone, polled while a run is in progress."""
-    context = await _context(request, page, session, status, tenant)
+    context = await _context(request, page, session, status, tenant, number)
     return render(request, "dashboard.html", context, block="live")
 
 

@@ -154,7 +154,7 @@ async def run_list(
         before=cursor(query.before),
         after=cursor(query.after),
     )
-    known = await interfaces.list_interfaces(session, actor=page.actor)
+    known = await interfaces.interface_choices(session, actor=page.actor)
     filter_params = query.model_dump(exclude={"before", "after"}, mode="json")
     context = page.context(
         "runs",

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import Form, Request
+from fastapi import Form, Query, Request
 from pydantic import BaseModel, Field, ValidationError
 from starlette.responses import Response
 
@@ -26,10 +26,10 @@ from app.models.enums import RunTrigger
 from app.models.interface import MAX_INTERVAL_MINUTES, MIN_INTERVAL_MINUTES
 from app.sync import dashboard, interface_control, interfaces, versions
 from app.ui.dashboard import helpers, see_other
-from app.ui.i18n import mark, translations
+from app.ui.i18n import mark
 from app.ui.page import Page, PageDep
 from app.ui.router import router
-from app.ui.templating import render, request_language
+from app.ui.templating import render
 
 INTERVAL_CHOICES = (10, 15, 20, 30, 45)
 VALUE_CHARS = 200  # a dry run's preview shows this much of each value
@@ -37,6 +37,8 @@ VALUE_FIELDS = 20
 PORTAL_BUSY = mark(
     "The HubSpot portal is busy with a run of another interface; please try again in a few minutes."
 )
+INTERFACES_PAGE = 50  # interfaces per page of the Schnittstellen list
+PageNumber = Annotated[int, Query(alias="page", ge=1, le=100_000)]
 
 
 class IntervalForm(BaseModel):
@@ -71,12 +73,24 @@ async def _frame(
 
 
 @router.get("/interfaces")
-async def interface_list(request: Request, page: PageDep, session: SessionDep) -> Response:
-    """Schnittstellen: the interfaces with state, health, schedule and mapping version."""
+async def interface_list(
+    request: Request, page: PageDep, session: SessionDep, number: PageNumber = 1
+) -> Response:
+    """Schnittstellen: the interfaces with state, health, schedule and mapping version,
+    errors and warnings first, a page at a time."""
     now = utcnow()
-    rows = await dashboard.overview(session, actor=page.actor, now=now)
-    rows.sort(key=lambda r: (r.tenant or "", r.interface.name))
-    context = page.context("interfaces", rows=rows, **helpers(request, page, now))
+    found = await dashboard.board(
+        session, actor=page.actor, filters=dashboard.BoardFilter(page=number),
+        per_page=INTERFACES_PAGE, now=now,
+    )  # fmt: skip
+
+    def page_url(n: int) -> str | None:
+        return None if not 1 <= n <= found.pages else f"/ui/interfaces?page={n}"
+
+    context = page.context(
+        "interfaces", rows=found.rows, board=found, page_url=page_url,
+        **helpers(request, page, now),
+    )  # fmt: skip
     return render(request, "interfaces.html", context)
 
 
@@ -292,7 +306,7 @@ async def run_now(
     await _operable(session, page, interface_id)
     started = await state.executor.start(interface_id, trigger=RunTrigger.manual, actor=page.actor)
     if started.busy == "portal":  # a busy interface needs no word: its page shows the run
-        raise Conflict(translations(request_language(request)).gettext(PORTAL_BUSY))
+        raise Conflict(PORTAL_BUSY)  # the UI error handler translates it
     return see_other(request, "/ui/" if back == "dashboard" else _url(interface_id))
 
 

@@ -11,12 +11,14 @@ import pytest
 from app.models.enums import ErrorCategory
 from app.sync.error_groups import (
     HINT_RULES,
-    MessageCount,
+    CauseCount,
     PayloadRow,
+    cause_digest,
     field_pairs,
-    group_messages,
+    group_of,
     hint_for,
     hubspot_category,
+    interface_of,
     key_of,
     normalise,
     payload_json,
@@ -197,45 +199,54 @@ class TestHints:
             assert rule.hint.action.endswith(".")
 
 
-def count(message: str, n: int, minutes: int, **extra: object) -> MessageCount:
+def counted(n: int = 3, **extra: object) -> CauseCount:
     values: dict[str, object] = {
         "interface_id": INTERFACE,
         "object_name": "companies",
         "category": ErrorCategory.data,
         "http_status": 400,
-        "message": message,
+        "digest": cause_digest("Email address a@ is invalid"),
         "count": n,
-        "first_at": T0 + timedelta(minutes=minutes),
-        "last_at": T0 + timedelta(minutes=minutes + 1),
-        "key_low": f"K-{minutes}",
-        "key_high": f"K-{minutes + 100}",
+        "first_at": T0,
+        "last_at": T0 + timedelta(minutes=1),
     }
     values.update(extra)
-    return MessageCount(**values)  # type: ignore[arg-type]
+    return CauseCount(**values)  # type: ignore[arg-type]
 
 
-class TestGroupMessages:
-    def test_distinct_messages_of_one_cause_merge(self) -> None:
-        groups = group_messages(
-            [
-                count("Property values were not valid: for 12345", 2, 0),
-                count("Property values were not valid: for 67890", 3, 10),
-                count("Email address a@ is invalid", 1, 5),
-            ]
-        )
-        assert [g.count for g in groups] == [5, 1]
-        merged = groups[0]
-        assert merged.first_at == T0
-        assert merged.last_at == T0 + timedelta(minutes=11)
-        assert merged.message == "Property values were not valid: for 67890"  # the newest
-        assert merged.keys == ["K-0", "K-10", "K-100", "K-110"]
-        assert merged.messages == {
-            "Property values were not valid: for 12345",
-            "Property values were not valid: for 67890",
-        }
-        assert groups[1].hint is not None
-        assert groups[1].hint.code == "invalid_email"
+class TestCauseDigest:
+    def test_equal_causes_share_a_short_digest(self) -> None:
+        first = cause_digest("Property values were not valid: for 12345")
+        assert first == cause_digest("Property values were not valid: for 67890")
+        assert len(first) == 32
+        assert all(c in "0123456789abcdef" for c in first)
 
+    def test_different_causes_and_no_message_differ(self) -> None:
+        digests = {cause_digest(m) for m in ("timeout reading customers", "refused", None)}
+        assert len(digests) == 3
+
+
+class TestGroupOf:
+    def test_worded_by_the_newest_message_with_its_hint(self) -> None:
+        group = group_of(counted(), "Email address b@c is invalid", ["K-2", "K-1", None, "K-2"])
+        assert group.count == 3
+        assert group.message == "Email address b@c is invalid"
+        assert group.key.cause == normalise("Email address b@c is invalid")
+        assert group.keys == ["K-1", "K-2"]
+        assert group.hint is not None
+        assert group.hint.code == "invalid_email"
+
+    def test_sample_keys_are_capped(self) -> None:
+        group = group_of(counted(), "boom", [f"K-{n}" for n in range(10)])
+        assert len(group.keys) == 5
+
+    def test_its_id_is_the_id_of_a_failure_with_that_message(self) -> None:
+        group = group_of(counted(), "Email address b@c is invalid", [])
+        message = "Email address other@x is invalid"
+        assert group.id == key_of(INTERFACE, "companies", ErrorCategory.data, 400, message).id
+
+
+class TestGroupKey:
     @pytest.mark.parametrize(
         "other",
         [
@@ -243,25 +254,33 @@ class TestGroupMessages:
             {"category": ErrorCategory.transient},
             {"http_status": 409},
             {"interface_id": uuid.UUID("00000000-0000-4000-8000-000000000002")},
+            {"message": "boom!"},
         ],
     )
     def test_groups_split_by_where_and_how(self, other: dict[str, object]) -> None:
-        groups = group_messages([count("boom", 1, 0), count("boom", 1, 0, **other)])
-        assert len(groups) == 2
-        assert len({g.id for g in groups}) == 2
+        values: dict[str, object] = {
+            "interface_id": INTERFACE,
+            "object_name": "companies",
+            "category": ErrorCategory.data,
+            "http_status": 400,
+            "message": "boom",
+        }
+        first = key_of(**values)  # type: ignore[arg-type]
+        assert key_of(**{**values, **other}).id != first.id  # type: ignore[arg-type]
 
-    def test_sample_keys_are_capped(self) -> None:
-        groups = group_messages([count(f"for {n}", 1, n) for n in range(10)])
-        assert len(groups[0].keys) == 5
-
-    def test_the_group_id_is_stable_and_url_safe(self) -> None:
+    def test_the_group_id_is_stable_url_safe_and_names_its_interface(self) -> None:
         key = key_of(INTERFACE, "companies", ErrorCategory.data, 400, "for 1")
         again = key_of(INTERFACE, "companies", ErrorCategory.data, 400, "for 2")
         assert key.id == again.id
-        assert len(key.id) == 24
+        assert len(key.id) == 64
         assert all(c in "0123456789abcdef" for c in key.id)
+        assert interface_of(key.id) == INTERFACE
         no_status = key_of(INTERFACE, "companies", None, None, "for 1")
         assert no_status.id != key.id
+
+    @pytest.mark.parametrize("group_id", ["", "abc", "z" * 64, "0" * 63])
+    def test_other_ids_name_no_interface(self, group_id: str) -> None:
+        assert interface_of(group_id) is None
 
 
 class TestPayload:

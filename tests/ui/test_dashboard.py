@@ -17,6 +17,7 @@ from app.models import Interface, SyncRun
 from app.models.base import utcnow
 from app.models.enums import Health, InterfaceState, RunStatus, RunTrigger
 from app.sync import dashboard
+from app.ui import dashboard as ui_dashboard
 from app.ui.formatting import swiss_datetime
 from app.web import WebState
 from tests.factories import World, build_tenant
@@ -352,6 +353,75 @@ class TestOverviewService:
                 await dashboard.overview(db, actor=viewer, interface_id=interface_id)
         own = await dashboard.overview(db, actor=viewer, interface_id=world.b.interface.id)
         assert [r.interface.name for r in own] == ["tenant-b-companies"]
+
+
+class TestBoard:
+    async def test_a_page_of_rows_with_the_counts_and_tenants_of_all(
+        self, world: World, db: AsyncSession
+    ) -> None:
+        await build_tenant(db, "tenant-c")
+        await db.commit()
+        actor = Actor.system()
+        first = await dashboard.board(db, actor=actor, filters=dashboard.BoardFilter(), per_page=2)
+        assert (first.page, first.pages, first.matching, first.total) == (1, 2, 3, 3)
+        assert sum(first.counts[h.value] for h in Health) == 3
+        assert [name for name, _id in first.tenants] == ["Tenant TENANT-A", "Tenant TENANT-B",
+                                                         "Tenant TENANT-C"]  # fmt: skip
+        beyond = dashboard.BoardFilter(page=9)  # a stale link: the last page
+        last = await dashboard.board(db, actor=actor, filters=beyond, per_page=2)
+        assert (last.page, last.first, len(last.rows)) == (2, 3, 1)
+        names = {r.interface.name for r in [*first.rows, *last.rows]}
+        assert names == {"tenant-a-companies", "tenant-b-companies", "tenant-c-companies"}
+        assert all(r.source is not None and r.flows for r in last.rows)  # details of the page
+
+    async def test_filters_narrow_the_rows_and_the_tenant_the_counts(
+        self, world: World, db: AsyncSession
+    ) -> None:
+        await db.execute(
+            update(Interface)
+            .where(Interface.id == world.b.interface.id)
+            .values(health=Health.error)
+        )
+        await db.commit()
+        actor = Actor.system()
+        errors = dashboard.BoardFilter(status="error")
+        found = await dashboard.board(db, actor=actor, filters=errors, per_page=10)
+        assert [r.interface.name for r in found.rows] == ["tenant-b-companies"]
+        assert (found.matching, found.total, found.counts["error"]) == (1, 2, 1)
+        own = dashboard.BoardFilter(tenant_id=world.a.tenant.id)
+        found = await dashboard.board(db, actor=actor, filters=own, per_page=10)
+        assert [r.interface.name for r in found.rows] == ["tenant-a-companies"]
+        assert (found.total, found.counts["error"], len(found.tenants)) == (1, 0, 2)
+
+    async def test_a_tenant_sees_only_its_own(self, world: World, db: AsyncSession) -> None:
+        admin = Actor(role=world.a.admin.role, tenant_id=world.a.tenant.id)
+        found = await dashboard.board(db, actor=admin, filters=dashboard.BoardFilter(), per_page=10)
+        assert [r.interface.name for r in found.rows] == ["tenant-a-companies"]
+        assert found.total == 1
+
+    async def test_the_page_links_to_its_neighbours(
+        self,
+        client: httpx.AsyncClient,
+        world: World,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr(ui_dashboard, "DASHBOARD_PAGE", 1)
+        await sign_in(client, world.operator.email)
+        first = main_of((await client.get("/ui/")).text)
+        assert "Schnittstellen 1–1 von 2" in first
+        assert 'href="/ui/?page=2">Weitere Schnittstellen</a>' in first
+        assert "Vorherige Schnittstellen" not in first
+        second = main_of((await client.get("/ui/?page=2")).text)
+        assert 'href="/ui/">Vorherige Schnittstellen</a>' in second
+        assert "Weitere Schnittstellen" not in second
+        shown = [n for n in ("tenant-a-companies", "tenant-b-companies") if n in second]
+        assert len(shown) == 1
+        assert shown[0] not in first
+        swapped = await client.get("/ui/?page=2", headers=PARTIAL)  # the pager's htmx request
+        assert swapped.text.lstrip().startswith('<section id="dashboard-live"')
+        assert "<main" not in swapped.text
+        refused = await client.get("/ui/?page=0")
+        assert refused.status_code == 422
 
 
 async def test_dashboard_csrf_token_is_in_every_action_form(

@@ -16,6 +16,7 @@ from app.models import AuditEntry, Connection, Interface, MappingVersion, RunIte
 from app.models.enums import InterfaceState, ItemAction, ItemStatus, RunStatus, SyncDirection
 from app.sync import dashboard
 from app.sync.versions import create_version
+from app.ui import interface_pages
 from app.web import WebState
 from tests.api.test_run_now import applied_interface
 from tests.factories import MAPPING_YAML, World
@@ -85,6 +86,21 @@ class TestPages:
         assert "Mapping-Version" in text
         assert "Zustand" in text
         assert "tenant-b-companies" not in text
+
+    async def test_list_pages_through_many_interfaces(
+        self, client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(interface_pages, "INTERFACES_PAGE", 1)
+        await sign_in(client, world.operator.email)
+        first = main_of((await client.get("/ui/interfaces")).text)
+        assert "Schnittstellen 1–1 von 2" in first
+        assert 'href="/ui/interfaces?page=2">Weitere Schnittstellen</a>' in first
+        second = main_of((await client.get("/ui/interfaces?page=2")).text)
+        assert 'href="/ui/interfaces?page=1">Vorherige Schnittstellen</a>' in second
+        names = ("tenant-a-companies", "tenant-b-companies")
+        assert [n in first for n in names] == [n not in second for n in names]
+        assert sum(n in second for n in names) == 1
+        assert (await client.get("/ui/interfaces?page=0")).status_code == 422
 
     async def test_detail_shows_run_schedule_connections_and_mapping(
         self, client: httpx.AsyncClient, world: World
@@ -357,7 +373,7 @@ class TestRuns:
         url = f"/ui/interfaces/{world.a.interface.id}/run"
         page = await client.post(url, data={"csrf_token": token})
         assert page.status_code == 422
-        assert "<h1>Etwas ist schiefgelaufen (422)</h1>" in page.text
+        assert "Das ist so nicht möglich" in page.text
         assert "has no access token" in page.text
         toast = await client.post(url, data={"csrf_token": token}, headers=PARTIAL)
         assert toast.status_code == 422
@@ -403,6 +419,13 @@ class TestRuns:
         assert done.headers["HX-Trigger"] == "run-finished"
         assert '<hx-partial hx-target="#toasts"' in done.text
         assert "Der Lauf ist abgeschlossen: 1 erstellt" in done.text
+        # the header follows: no longer "Läuft", "Jetzt synchronisieren" is back
+        header = done.text.split('<hx-partial hx-target="#interface-header" hx-swap="outerHTML">')
+        assert len(header) == 2
+        assert header[1].lstrip().startswith('<header id="interface-header"')
+        assert ">Jetzt synchronisieren</button>" in header[1]
+        assert 'data-status="running"' not in header[1]
+        assert "interface-header" not in still.text  # not while the run is still running
 
     async def test_run_now_starts_a_run_in_the_background(
         self,
