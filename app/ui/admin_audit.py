@@ -24,7 +24,8 @@ from app.core.errors import InvalidInput
 from app.models import AuditEntry
 from app.models.enums import Role
 from app.sync import audit_log, tenants
-from app.sync.audit_log import AuditCursor, AuditFilter
+from app.sync.audit_log import AuditFilter
+from app.sync.keyset import Cursor
 from app.ui.admin_forms import FormModel
 from app.ui.formatting import ZURICH
 from app.ui.i18n import mark
@@ -88,8 +89,8 @@ async def audit_page(request: Request, page: PageDep, session: SessionDep) -> Re
     """Änderungsprotokoll: the log of the actor's tenant (operators: all), newest first."""
     try:
         query, error, status_code = AuditQuery.model_validate(dict(request.query_params)), None, 200
-        before = AuditCursor.decode(query.before) if query.before else None
-        after = AuditCursor.decode(query.after) if query.after else None
+        before = Cursor.decode(query.before) if query.before else None
+        after = Cursor.decode(query.after) if query.after else None
     except (ValidationError, InvalidInput):
         query, error, status_code, before, after = AuditQuery(), BAD_FILTER, 422, None, None
     result = await audit_log.list_audit_entries(
@@ -97,7 +98,7 @@ async def audit_page(request: Request, page: PageDep, session: SessionDep) -> Re
     )
     context = page.context(
         "admin-audit",
-        entries=[{"row": e, "details": _details(e)} for e in result.entries],
+        entries=[{"row": e, "details": _details(e)} for e in result.rows],
         actions=await audit_log.audit_actions(session, actor=page.actor, tenant_id=query.tenant),
         query=query,
         error=error,
