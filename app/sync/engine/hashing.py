@@ -86,5 +86,11 @@ def snapshot(values: Values) -> Snapshot:
 
 def values_hash(values: Values) -> str:
     """SHA-256 (hex, 64 characters) of the canonical JSON of ``values``: equal iff values agree."""
-    document = orjson.dumps(snapshot(values), option=orjson.OPT_SORT_KEYS)
+    return snapshot_hash(snapshot(values))
+
+
+def snapshot_hash(snap: Snapshot) -> str:
+    """``values_hash`` of values already in snapshot form (canonical, non-empty): the same
+    hash without canonicalising every value again."""
+    document = orjson.dumps(snap, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(document).hexdigest()

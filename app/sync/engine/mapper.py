@@ -59,6 +59,11 @@ class RecordMapper:
             for rule in mapping.fields
         ]
         self._by_name = {f.rule.hubspot: f for f in self._fields}
+        self._outgoing = [  # decided once, not per record
+            f
+            for f in self._fields
+            if mapping.field_direction(f.rule).includes(Direction.to_hubspot)
+        ]
 
     @property
     def properties(self) -> list[str]:
@@ -75,11 +80,7 @@ class RecordMapper:
 
     def to_hubspot(self, record: Mapping[str, Any]) -> dict[str, str]:
         """The record's values for the fields that flow to HubSpot (``MappingFailure``)."""
-        values: dict[str, str] = {}
-        for compiled in self._fields:
-            if self.mapping.field_direction(compiled.rule).includes(Direction.to_hubspot):
-                values[compiled.rule.hubspot] = self._value(compiled, record)
-        return values
+        return {compiled.rule.hubspot: self._value(compiled, record) for compiled in self._outgoing}
 
     def _value(self, compiled: _Field, record: Mapping[str, Any]) -> str:
         rule = compiled.rule

@@ -229,6 +229,17 @@ def _current(values: Values | None, baseline: Snapshot) -> Snapshot:
     return dict(baseline) if values is None else snapshot(values)
 
 
+def first_sync(values: Values) -> Decision:
+    """A new pair whose HubSpot side holds nothing yet: every non-empty value flows there.
+
+    This is what ``merge`` decides for ``Pair(values, None)`` when every field of
+    ``values`` flows to HubSpot, without going field by field: the initial sync of
+    a large source takes this path for every record.
+    """
+    snap = snapshot(values)
+    return Decision(dict(snap), {}, (), (), Baseline(source=snap, hubspot=dict(snap)))
+
+
 def merge(mapping: ObjectMapping, pair: Pair, reverse: Reverse) -> Decision:
     """Decide, field by field, what each side of ``pair`` must be written to agree."""
     base = pair.synced or Baseline()

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.errors import ConnectorAuthError, ConnectorConfigError, ConnectorError
@@ -15,7 +13,10 @@ from app.connectors.hubspot.errors import FailureType, HubSpotError
 from app.models import RunItem, SyncRun
 from app.models.base import utcnow
 from app.models.enums import ErrorCategory, ItemAction, ItemStatus, SyncDirection
+from app.sync.engine.bulk import insert_rows
 from app.sync.engine.counts import Outcome, RunCounts
+from app.sync.engine.ids import uuid7
+from app.sync.error_groups import cause_digest
 
 _CATEGORY = {
     FailureType.CONFIG: ErrorCategory.config,
@@ -90,7 +91,7 @@ class Recorder:
         self.counts.add_item(self.object_name, action, status)
         self.pending.append(
             {
-                "id": uuid.uuid4(),
+                "id": uuid7(),
                 "tenant_id": self.run.tenant_id,
                 "run_id": self.run.id,
                 "interface_id": self.run.interface_id,
@@ -103,6 +104,7 @@ class Recorder:
                 "payload": payload,
                 "error_message": error.message if error else None,
                 "error_category": error.category if error and failed else None,
+                "error_cause": cause_digest(error.message if error else None) if failed else None,
                 "http_status": error.http_status if error else None,
                 "correlation_id": error.correlation_id if error else None,
                 "created_at": utcnow(),
@@ -113,5 +115,4 @@ class Recorder:
         """Insert the batch's item rows in one statement (the next batch starts empty)."""
         rows, self.pending = self.pending, []
         if rows:
-            table = RunItem.metadata.tables[RunItem.__tablename__]
-            await session.execute(insert(table), rows)  # Core: no ORM bulk overhead
+            await insert_rows(session, RunItem.metadata.tables[RunItem.__tablename__], rows)

@@ -12,6 +12,8 @@ when it lost the run's lease), with counts and the cursors before and after.
 
 from __future__ import annotations
 
+import functools
+import gc
 import logging
 import uuid
 from typing import Any
@@ -65,6 +67,7 @@ async def run_interface(
         dry_run=dry_run,
         status=RunStatus.running,
     )
+    _freeze_startup_heap()
     hooks = hooks or RunHooks()
     run.worker, run.planned_at = hooks.worker, hooks.planned_at
     context = RunContext(table, connector, hubspot, sessions, run, dry_run, hooks=hooks)
@@ -85,6 +88,20 @@ async def run_interface(
     else:
         await _finish(context, None)
     return run
+
+
+@functools.cache
+def _freeze_startup_heap() -> None:
+    """Once per process, before its first run: collect garbage, then move every object
+    still alive (modules, the app, caches: they live as long as the process) to the
+    collector's permanent generation.
+
+    Full collections during a large run then walk only what the runs allocate, not the
+    whole heap; walking the heap scattered by the imports took about a fifth of the CPU
+    time of an initial sync.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def _run_objects(context: RunContext) -> None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.base import Connector
@@ -17,8 +16,10 @@ from app.core.db import SessionFactory
 from app.core.tenancy import TenantScope
 from app.models import RecordLink, SyncRun
 from app.models.base import utcnow
+from app.sync.engine.bulk import insert_rows
 from app.sync.engine.counts import RunCounts
-from app.sync.engine.hashing import Snapshot, canonical, values_hash
+from app.sync.engine.hashing import Snapshot, canonical, snapshot_hash
+from app.sync.engine.ids import uuid7
 from app.sync.engine.merge import Baseline
 from app.sync.mapping.model import MappingTable, ObjectMapping
 
@@ -101,19 +102,24 @@ def store_baseline(
     *,
     source_modified: datetime | None = None,
     hubspot_modified: datetime | None = None,
+    synced_at: datetime | None = None,
 ) -> None:
-    """Keep ``synced`` on the link with its hashes: the next run's baseline and echo guard."""
+    """Keep ``synced`` on the link with its hashes: the next run's baseline and echo guard.
+
+    ``synced_at`` (default: now) lets a batch give all its links one moment, which the
+    bulk insert then converts once.
+    """
     link.source_values = dict(synced.source)
     link.hubspot_values = dict(synced.hubspot)
-    link.source_hash = values_hash(synced.source)
+    link.source_hash = snapshot_hash(synced.source)
     # both sides usually hold the same values after a write: hash them once
     same = synced.hubspot == synced.source
-    link.hubspot_hash = link.source_hash if same else values_hash(synced.hubspot)
+    link.hubspot_hash = link.source_hash if same else snapshot_hash(synced.hubspot)
     if source_modified is not None:
         link.source_modified_at = source_modified
     if hubspot_modified is not None:
         link.hubspot_modified_at = hubspot_modified
-    link.last_synced_at = utcnow()
+    link.last_synced_at = synced_at or utcnow()
 
 
 @dataclass(slots=True)
@@ -152,14 +158,14 @@ Link = RecordLink | NewLink  # a stored link, or one this batch inserts
 def new_link(context: RunContext, object_name: str, key: str) -> NewLink:
     """A link for a pair seen for the first time (inserted by ``insert_links``)."""
     run = context.run
-    return NewLink(uuid.uuid4(), run.tenant_id, run.interface_id, object_name, key)
+    return NewLink(uuid7(), run.tenant_id, run.interface_id, object_name, key)
 
 
 async def insert_links(session: AsyncSession, links: Sequence[NewLink]) -> None:
     """Insert new ``links`` in one statement."""
     if links:
         table = RecordLink.metadata.tables[RecordLink.__tablename__]
-        await session.execute(insert(table), [link.row() for link in links])  # Core: no ORM cost
+        await insert_rows(session, table, [link.row() for link in links])  # Core: no ORM cost
 
 
 def with_returned(

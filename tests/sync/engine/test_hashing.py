@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.sync.engine.hashing import Side, canonical, snapshot, values_hash
+from app.sync.engine.hashing import Side, canonical, snapshot, snapshot_hash, values_hash
 
 
 @pytest.mark.parametrize(
@@ -78,3 +78,9 @@ class TestValuesHash:
 def test_side_other() -> None:
     assert Side.source.other is Side.hubspot
     assert Side.hubspot.other is Side.source
+
+
+def test_the_hash_of_a_snapshot_is_the_hash_of_its_values() -> None:
+    values = {"b": 2, "a": "x", "empty": None, "when": datetime(2024, 5, 1, 12, tzinfo=UTC)}
+    assert snapshot_hash(snapshot(values)) == values_hash(values)
+    assert snapshot_hash(snapshot(values)) != snapshot_hash({"a": "x"})

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.sync.engine.hashing import snapshot
-from app.sync.engine.merge import Baseline, Decision, Pair, merge
+from app.sync.engine.merge import Baseline, Decision, Pair, first_sync, merge
 from app.sync.mapping.model import ConflictRule, Direction, ObjectMapping
 from tests.sync.engine.builders import field, identity, mapping
 
@@ -127,3 +127,14 @@ def test_conflicts_are_fields_changed_on_both_sides_to_different_values(
     }
     assert {c.field for c in decision.conflicts if c.written} <= written
     assert not {s.field for s in decision.skipped} & both_changed
+
+
+@given(tables(), values, moment)
+def test_first_sync_decides_what_merge_decides_for_a_new_pair(
+    table: ObjectMapping, source: dict[str, Any], modified: datetime | None
+) -> None:
+    flowing = {
+        r.hubspot for r in table.fields if table.field_direction(r).includes(Direction.to_hubspot)
+    }
+    outgoing = {name: v for name, v in source.items() if name in flowing}  # as the mapper maps
+    assert first_sync(outgoing) == merge(table, Pair(outgoing, None, None, modified), identity)
