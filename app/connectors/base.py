@@ -1,12 +1,14 @@
-"""The connector SDK: what a third-party system offers hubsync, in five async calls.
+"""The connector SDK: what a third-party system offers hubsync, in a few async calls.
 
 A connector is a class with a ``name``, a pydantic ``Config`` model (secret
-fields typed ``SecretStr``: stored encrypted, never rendered) and five hooks:
+fields typed ``SecretStr``: stored encrypted, never rendered) and these hooks:
 
 - ``check()``: can the system be reached, are the credentials right;
 - ``discover()``: its objects, their fields and types, keys, change cursors;
 - ``read(object, since)``: changed records after a cursor, as an async
   iterator of batches, each carrying the cursor to resume after it;
+- ``read_keys(object, keys)``: chosen records as they are now (a retry sends
+  the current record, not the one that failed); a default reads everything;
 - ``write(object, records)``: create or update, one result per record;
 - ``delete(object, keys)``: remove records, one result per key.
 
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
@@ -189,6 +192,41 @@ class Connector(ABC, Generic[ConfigT]):
             ConnectorConfigError: the object does not exist.
         """
 
+    async def read_keys(self, object_name: str, keys: Sequence[Key]) -> AsyncIterator[RecordBatch]:
+        """Yield the records with ``keys`` as they are now, in batches without a cursor.
+
+        A key the system no longer has (or reports deleted) comes back in a
+        batch's ``deleted``; a row that is there but unusable in ``unreadable``.
+        Every key comes back once, in one of these three ways. The default reads
+        the whole object until all keys are found: right for any connector, but
+        one that can look records up by key should override it.
+
+        Raises:
+            ConnectorUnavailable: the system did not answer in time.
+            ConnectorConfigError: the object does not exist.
+        """
+        wanted = set(keys)
+        if not wanted:
+            return
+        key_fields = await self._key_fields(object_name)
+        found: set[Key] = set()
+        async with _closed_after(self.read(object_name, None)) as batches:
+            async for batch in batches:
+                chosen = _chosen(batch, wanted, key_fields)
+                found.update(batch_keys(chosen, key_fields))
+                if chosen.records or chosen.deleted or chosen.unreadable:
+                    yield chosen
+                if found >= wanted:
+                    return
+        yield RecordBatch([], None, absent(keys, found))
+
+    async def _key_fields(self, object_name: str) -> tuple[str, ...]:
+        """The key fields of ``object_name``, as ``discover`` reports them."""
+        info = next((o for o in await self.discover() if o.name == object_name), None)
+        if info is None:
+            raise ConnectorConfigError("object", f"no object {object_name!r}")
+        return info.key
+
     @abstractmethod
     async def write(self, object_name: str, records: Sequence[Record]) -> list[WriteResult]:
         """Create or update ``records`` by key; one result per record, in order.
@@ -214,3 +252,37 @@ class Connector(ABC, Generic[ConfigT]):
 def record_key(record: Mapping[str, Any], key_fields: Sequence[str]) -> Key:
     """The key of ``record`` as one string (composite keys joined by ``|``)."""
     return "|".join(str(record[name]) for name in key_fields)
+
+
+def batch_keys(batch: RecordBatch, key_fields: Sequence[str]) -> set[Key]:
+    """Every key ``batch`` reports: of its records, its deleted keys, its unreadable rows."""
+    keys = {record_key(record, key_fields) for record in batch.records} | set(batch.deleted)
+    return keys | {bad.key for bad in batch.unreadable if bad.key is not None}
+
+
+def absent(keys: Sequence[Key], found: Collection[Key]) -> list[Key]:
+    """The keys of ``keys`` not in ``found``, each once, in order: gone from the system."""
+    return [key for key in dict.fromkeys(keys) if key not in found]
+
+
+@asynccontextmanager
+async def _closed_after(
+    batches: AsyncIterator[RecordBatch],
+) -> AsyncIterator[AsyncIterator[RecordBatch]]:
+    """``batches``, closed when the block ends: a read left early releases what it holds."""
+    try:
+        yield batches
+    finally:
+        aclose = getattr(batches, "aclose", None)  # read() is usually an async generator
+        if aclose is not None:
+            await aclose()
+
+
+def _chosen(batch: RecordBatch, wanted: Collection[Key], key_fields: Sequence[str]) -> RecordBatch:
+    """What ``batch`` holds of the ``wanted`` keys, without its cursor."""
+    return RecordBatch(
+        [r for r in batch.records if record_key(r, key_fields) in wanted],
+        None,
+        [key for key in batch.deleted if key in wanted],
+        [bad for bad in batch.unreadable if bad.key in wanted],
+    )

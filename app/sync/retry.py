@@ -1,12 +1,15 @@
 """Failed items on request: retried on their own, or marked resolved.
 
 A retry starts one background run per interface (trigger ``retry``) that
-handles only the chosen failed records — for records bound for HubSpot the
-source record kept in the item's payload, for records bound for the source the
-HubSpot record read again by id — and reads nothing else, so the cursor stays
-where it is. Processing a record again settles its earlier failures; a record
-that fails again gets a new failed item. Marking as resolved is for failures
-that need no retry (fixed by hand, or obsolete); both are audited.
+handles only the chosen failed records, each as it is now on its side — for
+records bound for HubSpot the source record read again by key (corrected in the
+source since, or gone: then the deletion policy applies), for records bound for
+the source the HubSpot record read again by id — and reads nothing else, so the
+cursor stays where it is. The payload kept with a failure is what was sent then,
+for the error log, never what a retry sends. Processing a record again settles
+its earlier failures; a record that fails again gets a new failed item. Marking
+as resolved is for failures that need no retry (fixed by hand, or obsolete);
+both are audited.
 """
 
 from __future__ import annotations

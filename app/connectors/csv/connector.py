@@ -15,6 +15,7 @@ from app.connectors.base import (
     Record,
     RecordBatch,
     WriteResult,
+    absent,
 )
 from app.connectors.csv import files, reader, writer
 from app.connectors.csv.config import CsvConfig
@@ -52,6 +53,19 @@ class CsvConnector(Connector[CsvConfig]):
                 yield batch
         finally:
             await self._run(scanner.close)
+
+    async def read_keys(self, object_name: str, keys: Sequence[Key]) -> AsyncIterator[RecordBatch]:
+        """The rows with ``keys`` as they are now, from one pass over the file; keys that
+        no row has any more come back as deleted."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return
+        found = await self._run(reader.find_records, self.config, object_name, unique)
+        records, size = list(found.values()), self.config.batch_size
+        for start in range(0, len(records), size):
+            yield RecordBatch(records[start : start + size], None)
+        if gone := absent(unique, found):
+            yield RecordBatch([], None, gone)
 
     async def write(self, object_name: str, records: Sequence[Record]) -> list[WriteResult]:
         """Upsert by key in one atomic rewrite of the file (created if missing)."""

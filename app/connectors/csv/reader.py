@@ -4,10 +4,12 @@ Types are inferred from the first ``SAMPLE_ROWS`` rows of the same open file
 that is then streamed, so a read never holds more than one batch of records
 (plus the key → hash snapshot it builds as it goes). Rows without a key, and
 later rows repeating a key (the first row counts), are reported as unreadable.
+A lookup by key (``find_records``) is one pass that keeps only the rows asked for.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -16,6 +18,7 @@ from app.connectors.base import (
     Cursor,
     FieldInfo,
     FieldType,
+    Key,
     ObjectInfo,
     Record,
     RecordBatch,
@@ -90,6 +93,27 @@ def key_index(header: Row, config: CsvConfig, object_name: str) -> int:
     if key not in header:
         raise ConnectorConfigError("keys", f"{object_name}.csv has no key column {key!r}")
     return header.index(key)
+
+
+def find_records(config: CsvConfig, object_name: str, keys: Sequence[Key]) -> dict[Key, Record]:
+    """The records of the rows with ``keys`` (the first row of a repeated key), by key.
+
+    A key matches the key cell as written or as its typed value (``10.5`` finds
+    ``10,5`` under a decimal comma): records carry typed values, and keys come from them.
+    """
+    wanted, found = set(keys), {}
+    with open_rows(config, existing_object(config, object_name)) as opened:
+        index = key_index(opened.header, config, object_name)
+        table, sample = Table.sample(opened, config)
+        key_type, separator = table.types[index], config.decimal_separator
+        for row in chain(sample, opened.rows):
+            cell = row[index] if index < len(row) else ""
+            key = cell if cell in wanted else str(parse(cell, key_type, separator))
+            if cell and key in wanted and key not in found:
+                found[key] = table.record(row, config)
+                if len(found) == len(wanted):
+                    break
+    return found
 
 
 class ChangeScanner:

@@ -27,6 +27,7 @@ from app.connectors.rest.auth import make_signer
 from app.connectors.rest.config import ObjectSettings, RestConfig
 from app.connectors.rest.cursor import CursorState, since_param
 from app.connectors.rest.http import HttpClient
+from app.connectors.rest.items import read_items
 from app.connectors.rest.pagination import Page, PageRequest, paginator_for
 from app.connectors.rest.records import coerce, infer_type, records_at
 from app.connectors.rest.writer import ObjectWriter
@@ -78,6 +79,18 @@ class RestConnector(Connector[RestConfig]):
             batch = self._batch(object_name, obj, page.records, state, since is not None)
             if batch.records or batch.deleted:
                 yield batch
+
+    async def read_keys(self, object_name: str, keys: Sequence[Key]) -> AsyncIterator[RecordBatch]:
+        """The records with ``keys`` as they are now: a GET of each item where the object
+        is written (see ``items.py``), else the base class's full read."""
+        obj = self._object(object_name)
+        if obj.write is None:
+            async for batch in super().read_keys(object_name, keys):
+                yield batch
+            return
+        unique, size = list(dict.fromkeys(keys)), obj.pagination.page_size
+        for start in range(0, len(unique), size):
+            yield await read_items(self._http, obj, obj.write, unique[start : start + size])
 
     async def write(self, object_name: str, records: Sequence[Record]) -> list[WriteResult]:
         """Create or update records (see ``writer.py`` for how each is sent)."""

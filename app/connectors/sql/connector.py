@@ -7,8 +7,10 @@ table and view is exposed), ``batch_size``, ``connect_timeout``,
 ``query_timeout``, ``read_only``, ``timezone`` (of timestamps stored without
 one). Reads page by (cursor, key) in read-only transactions; a row whose
 ``soft_delete`` column is set is reported as deleted, which is the only way
-deletions are seen. Writes upsert by key on PostgreSQL, MySQL/MariaDB and
-SQLite (SQL Server is read-only here); ``delete`` removes rows.
+deletions are seen. ``read_keys`` looks rows up with ``key IN (…)``, at most
+``batch_size`` (and ``KEYS_PER_QUERY``) keys a query. Writes upsert by key
+on PostgreSQL, MySQL/MariaDB and SQLite (SQL Server is read-only here);
+``delete`` removes rows.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ from app.connectors.errors import ConnectorConfigError, ConnectorError
 from app.connectors.sql.calls import Connected, Deadline
 from app.connectors.sql.config import SqlConfig
 from app.connectors.sql.engine import build_engine, describe, driver_message, guard, translate
-from app.connectors.sql.reader import next_batch, position_of
+from app.connectors.sql.reader import keyed_batch, next_batch, position_of
 from app.connectors.sql.schema import SqlObject, discover, resolve
 from app.connectors.sql.writer import UPSERT_DIALECTS, delete_keys, write_records
 
 T = TypeVar("T")
 _WORK_MARGIN_S = 2.0  # for the server's timeout error to come back
+KEYS_PER_QUERY = 500  # bind parameters of one IN list: well below every dialect's limit
 
 
 class SqlConnector(Connector[SqlConfig]):
@@ -85,6 +88,16 @@ class SqlConnector(Connector[SqlConfig]):
             yield batch
             if not more:
                 return
+
+    async def read_keys(self, object_name: str, keys: Sequence[Key]) -> AsyncIterator[RecordBatch]:
+        """The rows with ``keys`` as they are now, one ``key IN (…)`` query per batch."""
+        obj = await self._object(object_name)
+        unique = list(dict.fromkeys(keys))
+        size = min(self.config.batch_size, KEYS_PER_QUERY)
+        for start in range(0, len(unique), size):
+            chunk = unique[start : start + size]
+            fetch = partial(keyed_batch, obj=obj, keys=chunk, zone=self.config.zone())
+            yield await self._run(fetch, read=True, field=f"objects.{object_name}")
 
     async def write(self, object_name: str, records: Sequence[Record]) -> list[WriteResult]:
         """Upsert by key in one transaction: created, updated, unchanged or failed per record."""

@@ -5,7 +5,9 @@ strictly after the last (cursor, key) pair of the one before. Thousands of
 rows sharing one timestamp page correctly, and a row changed during the
 read moves behind the reader and is read again at its new position. An
 object without a cursor pages on its key alone, and its reads are always
-full: the last batch carries no cursor.
+full: the last batch carries no cursor. A lookup by key (``keyed_batch``)
+is one SELECT with ``key IN (…)``: soft-deleted and absent keys come back as
+deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Row, Select, and_, or_, select
 
-from app.connectors.base import Cursor, Key, Record, RecordBatch, record_key
+from app.connectors.base import Cursor, Key, Record, RecordBatch, absent, record_key
 from app.connectors.errors import ConnectorConfigError
 from app.connectors.sql.schema import SqlObject
 from app.connectors.sql.values import coerce, to_json
@@ -81,8 +83,27 @@ def next_batch(
     return to_batch(obj, rows, last=not more), position, more
 
 
+def keyed_batch(
+    connection: Connection, *, obj: SqlObject, keys: Sequence[Key], zone: ZoneInfo
+) -> RecordBatch:
+    """The rows with ``keys`` as they are now; soft-deleted and absent keys as deleted."""
+    wanted = [values for key in keys if (values := obj.key_values(key, zone)) is not None]
+    query = select(*obj.source.c).where(obj.key_in(wanted))
+    rows = connection.execute(query).all() if wanted else []
+    records, deleted = _records(obj, rows)
+    found = {record_key(record, obj.info.key) for record in records} | set(deleted)
+    return RecordBatch(records, None, [*deleted, *absent(keys, found)])
+
+
 def to_batch(obj: SqlObject, rows: Sequence[Row[Any]], *, last: bool) -> RecordBatch:
     """Records and soft-deleted keys of ``rows``, with the cursor to resume after them."""
+    records, deleted = _records(obj, rows)
+    names = tuple(obj.source.c.keys())
+    return RecordBatch(records, _cursor(obj, rows[-1], names, last=last), deleted)
+
+
+def _records(obj: SqlObject, rows: Sequence[Row[Any]]) -> tuple[list[Record], list[Key]]:
+    """The records of ``rows`` (values converted), and the keys of the soft-deleted ones."""
     records: list[Record] = []
     deleted: list[Key] = []
     names = tuple(obj.source.c.keys())
@@ -96,7 +117,7 @@ def to_batch(obj: SqlObject, rows: Sequence[Row[Any]], *, last: bool) -> RecordB
             deleted.append(record_key(record, obj.info.key))
         else:
             records.append(record)
-    return RecordBatch(records, _cursor(obj, rows[-1], names, last=last), deleted)
+    return records, deleted
 
 
 def _cursor(obj: SqlObject, row: Row[Any], names: tuple[str, ...], *, last: bool) -> Cursor | None:

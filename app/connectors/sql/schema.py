@@ -8,18 +8,23 @@ its columns and their types come from a sample of its rows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     MetaData,
     Table,
+    and_,
     column,
     inspect,
     literal_column,
+    or_,
     select,
     text,
 )
@@ -27,11 +32,12 @@ from sqlalchemy.engine import Result
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.sql import FromClause
 
-from app.connectors.base import FieldInfo, FieldType, ObjectInfo
+from app.connectors.base import FieldInfo, FieldType, Key, ObjectInfo
 from app.connectors.errors import ConnectorConfigError
 from app.connectors.sql.config import ObjectSpec, SqlConfig
 from app.connectors.sql.values import (
     Converter,
+    coerce,
     is_rowversion,
     python_field_type,
     read_converter,
@@ -58,6 +64,28 @@ class SqlObject:
         """The type of column ``name`` (the soft-delete column is not a field: text)."""
         found = self.info.field(name)
         return found.type if found else FieldType.string
+
+    def key_values(self, key: Key, zone: ZoneInfo) -> dict[str, Any] | None:
+        """The key columns' values of ``key`` (``a|b`` for two columns); None if it cannot
+        be one (wrong number of parts, or a value the column's type does not take)."""
+        parts = key.split("|") if len(self.info.key) > 1 else [key]
+        if len(parts) != len(self.info.key):
+            return None
+        try:
+            return {
+                name: coerce(part, self.field_type(name), naive=name in self.naive, zone=zone)
+                for name, part in zip(self.info.key, parts, strict=True)
+            }
+        except ValueError:
+            return None
+
+    def key_in(self, rows: Sequence[Mapping[str, Any]]) -> ColumnElement[bool]:
+        """``key IN (…)`` over the key values of ``rows``; composite keys as ORed pairs of
+        equalities, which every dialect runs (SQL Server has no row-value IN)."""
+        columns = [self.source.c[name] for name in self.info.key]
+        if len(columns) == 1:
+            return columns[0].in_([row[columns[0].key] for row in rows])
+        return or_(*(and_(*(c == row[c.key] for c in columns)) for row in rows))
 
 
 def discover(connection: Connection, config: SqlConfig) -> list[SqlObject]:

@@ -23,7 +23,6 @@ from sqlalchemy import (
     bindparam,
     delete,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.mysql import insert as mysql_insert
@@ -87,7 +86,7 @@ def delete_keys(
     results = [WriteResult(key, WriteOutcome.deleted) for key in keys]
     pending: list[_Pending] = []
     for index, key in enumerate(keys):
-        values = _key_values(obj, key, zone)
+        values = obj.key_values(key, zone)
         if values is None:
             results[index] = WriteResult(key, WriteOutcome.failed, "not a key of this object")
         else:
@@ -138,19 +137,6 @@ def _prepare(obj: SqlObject, record: Record, zone: ZoneInfo) -> dict[str, Any] |
         return WriteResult(key, WriteOutcome.failed, f"{exc}")
 
 
-def _key_values(obj: SqlObject, key: Key, zone: ZoneInfo) -> dict[str, Any] | None:
-    parts = key.split("|") if len(obj.info.key) > 1 else [key]
-    if len(parts) != len(obj.info.key):
-        return None
-    try:
-        return {
-            name: coerce(part, obj.field_type(name), naive=name in obj.naive, zone=zone)
-            for name, part in zip(obj.info.key, parts, strict=True)
-        }
-    except ValueError:
-        return None
-
-
 def _stored(
     connection: Connection, obj: SqlObject, rows: Sequence[Mapping[str, Any]], columns: set[str]
 ) -> dict[Key, dict[str, Any]]:
@@ -160,13 +146,7 @@ def _stored(
     found: dict[Key, dict[str, Any]] = {}
     for start in range(0, len(rows), _LOOKUP_CHUNK):
         chunk = rows[start : start + _LOOKUP_CHUNK]
-        if len(key) == 1:
-            match = table.c[key[0]].in_([row[key[0]] for row in chunk])
-        else:
-            match = tuple_(*(table.c[k] for k in key)).in_(
-                [tuple(r[k] for k in key) for r in chunk]
-            )
-        for row in connection.execute(select(*wanted).where(match)).mappings():
+        for row in connection.execute(select(*wanted).where(obj.key_in(chunk))).mappings():
             stored = dict(row)
             found[record_key(stored, key)] = stored
     return found

@@ -9,24 +9,23 @@ writes happen before that commit: a crash in between leaves the cursor where it
 was, the next run re-reads the batch, and the upsert by match property finds
 the records already there — nothing lost, nothing duplicated.
 
-Retries: failed items keep the source record they failed with in their payload.
-After the read, the open failures of earlier runs whose keys this run did not
-read again are re-mapped and sent once more (forced past the unchanged check);
-every record processed again resolves its earlier failures.
+Retries: after the read, the open failures of earlier runs whose keys this run
+did not read again are read from the source by key (``read_keys``) as they are
+now, mapped with the run's mapping and sent once more (forced past the
+unchanged check); a key the source no longer has follows the deletion policy.
+Every record processed again resolves its earlier failures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.base import Cursor as ReadCursor
 from app.connectors.base import Record, UnreadableRecord
-from app.connectors.hubspot.batch import chunks
 from app.connectors.hubspot.models import CrmObject
 from app.core.db import session_scope
 from app.models import RecordLink
@@ -35,7 +34,7 @@ from app.sync.engine.associating import associate
 from app.sync.engine.counts import Outcome
 from app.sync.engine.echo import EchoGuard, Seen
 from app.sync.engine.mapper import MappingFailure, RecordMapper, json_safe
-from app.sync.engine.merge import Pair, merge
+from app.sync.engine.merge import Decision, Pair, first_sync, merge
 from app.sync.engine.recorder import ItemError, Recorder
 from app.sync.engine.repository import CursorRepository, ItemRepository, LinkRepository
 from app.sync.engine.state import (
@@ -81,21 +80,19 @@ class ToHubSpot:
         retries = await self._open_failures()
         only = self.context.hooks.only
         if only is not None:
-            wanted = only.keys_of(self.mapping.name)
-            retries = {key: record for key, record in retries.items() if key in wanted}
+            retries &= only.keys_of(self.mapping.name)
         else:
             await self._read_changes(retries)
-        for chunk in chunks(list(retries.values())):
-            await self._batch(chunk, (), (), None, force=True)
-            self.context.checkpoint()
+        await self._retry(retries)
 
-    async def _read_changes(self, retries: dict[str, dict[str, Any]]) -> None:
+    async def _read_changes(self, retries: set[str]) -> None:
         """Every change since the cursor; what is read again leaves ``retries``."""
         since = await self._cursor()
         source = self.mapping.source
         async for batch in self.context.connector.read(source.object, since):
             for record in batch.records:
-                retries.pop(str(record.get(source.key)), None)
+                retries.discard(str(record.get(source.key)))
+            retries.difference_update(batch.deleted)
             await self._batch(batch.records, batch.deleted, batch.unreadable, batch.cursor)
             self.context.checkpoint()
 
@@ -168,19 +165,28 @@ class ToHubSpot:
         writes: list[Write] = []
         for item in changed:
             link = links.get(item.key)
-            hubspot = current.get(str(link.hubspot_id)) if link is not None else None
-            pair = Pair(
-                source=item.values,
-                hubspot=self.mapper.hubspot_values(hubspot) if hubspot else None,
-                synced=baseline(link),
-                source_modified=item.modified,
-                hubspot_modified=hubspot.updated_at if hubspot else None,
-            )
-            decision = merge(self.mapping, pair, self.mapper.reverse)
+            decision = self._decide(item, link, current)
             changes = dict(item.values) if force else dict(decision.to_hubspot)
             write = Write(item.key, item.record, changes, decision, link, item.modified, item.refs)
             writes.append(write)
         return writes
+
+    def _decide(
+        self, item: _Mapped, link: RecordLink | None, current: dict[str, CrmObject]
+    ) -> Decision:
+        """The merge of one changed record; a new pair (only values that flow to HubSpot,
+        nothing on the HubSpot side) needs no field-by-field comparison."""
+        if link is None:
+            return first_sync(item.values)
+        hubspot = current.get(str(link.hubspot_id))
+        pair = Pair(
+            source=item.values,
+            hubspot=self.mapper.hubspot_values(hubspot) if hubspot else None,
+            synced=baseline(link),
+            source_modified=item.modified,
+            hubspot_modified=hubspot.updated_at if hubspot else None,
+        )
+        return merge(self.mapping, pair, self.mapper.reverse)
 
     async def _hubspot_side(self, links: Sequence[RecordLink]) -> dict[str, CrmObject]:
         """For ``both`` mappings: HubSpot's current values of changed pairs, to merge with."""
@@ -229,16 +235,23 @@ class ToHubSpot:
             stored = await repo.find(self.context.interface_id, self.mapping.name, DIRECTION)
         return dict(stored.value) if stored is not None and stored.value else None
 
-    async def _open_failures(self) -> dict[str, dict[str, Any]]:
+    async def _open_failures(self) -> set[str]:
+        """The source keys of earlier runs' open failures (and whether there are any)."""
         async with session_scope(self.context.sessions) as session:
             repo = ItemRepository.scoped(session, self.context.scope)
             failed = await repo.open_failures(
                 self.context.interface_id, self.mapping.name, DIRECTION
             )
         self.open_failures = bool(failed)
-        retries: dict[str, dict[str, Any]] = {}
-        for item in failed:
-            record = (item.payload or {}).get("record")
-            if item.source_key and isinstance(record, dict):
-                retries[item.source_key] = record
-        return retries
+        return {item.source_key for item in failed if item.source_key}
+
+    async def _retry(self, keys: Collection[str]) -> None:
+        """Send the records of ``keys`` again as they are in the source now, not as they
+        failed, forced past the unchanged check; keys the source no longer has follow the
+        deletion policy. The cursor stays where it is."""
+        if not keys:
+            return
+        source = self.mapping.source.object
+        async for batch in self.context.connector.read_keys(source, sorted(keys)):
+            await self._batch(batch.records, batch.deleted, batch.unreadable, None, force=True)
+            self.context.checkpoint()
