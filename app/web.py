@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth.credentials import CredentialKeys
 from app.auth.sessions import SessionPolicy
 from app.auth.throttle import ThrottlePolicy
-from app.core.db import SessionFactory, create_engine, create_session_factory
+from app.core.db import SessionFactory, checkpoint_wal, create_engine, create_session_factory
 from app.core.secrets_box import SecretBox
 from app.core.settings import Settings
 from app.models import SyncRun
 from app.notify.dispatcher import deliver_due
 from app.sync.health import record_reaped_run
-from app.sync.privacy import handle_privacy_deletion
+from app.sync.privacy.handler import handle_privacy_deletion
 from app.sync.scheduling.executor import RunExecutor, process_holder
 from app.sync.scheduling.leases import Leases
 from app.sync.scheduling.scheduler import Scheduler
@@ -25,6 +25,7 @@ from app.sync.webhooks.worker import WebhookWorker
 CSRF_COOKIE = "hubsync_csrf"
 NOTIFY_EVERY_S = 15.0  # how often pending notifications are sent (and retried)
 WEBHOOKS_EVERY_S = 1.0  # how often received webhook events are routed to targeted runs
+CHECKPOINT_EVERY_S = 2.0  # how often SQLite's WAL is checkpointed, outside any request
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,9 @@ class WebState:
     @classmethod
     def build(cls, settings: Settings) -> WebState:
         """Create the engine and derive every key from the settings."""
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url, background_checkpoints=settings.scheduler_enabled
+        )
         sessions = create_session_factory(engine)
         box = SecretBox(settings.secret_keys)
         ttl = timedelta(seconds=settings.lease_ttl_seconds)
@@ -82,6 +85,9 @@ def build_scheduler(state: WebState) -> Scheduler:
     async def deliver() -> int:
         return await deliver_due(sessions, settings)
 
+    async def checkpoint() -> object:
+        return await checkpoint_wal(state.engine)
+
     async def reaped(run: SyncRun) -> None:
         await record_reaped_run(sessions, run, public_url=settings.public_url)
 
@@ -93,6 +99,7 @@ def build_scheduler(state: WebState) -> Scheduler:
     return Scheduler(
         sessions, state.executor, tick_seconds=settings.scheduler_tick_seconds,
         jobs={"notifications": (deliver, NOTIFY_EVERY_S),
-              "webhooks": (webhooks.tick, WEBHOOKS_EVERY_S)},
+              "webhooks": (webhooks.tick, WEBHOOKS_EVERY_S),
+              "wal_checkpoint": (checkpoint, CHECKPOINT_EVERY_S)},
         on_aborted=reaped,
     )  # fmt: skip

@@ -19,11 +19,13 @@ commit, answer. Two series each:
   are queueing by design (Little's law: senders × batch / rate), shown anyway.
 
 1. in-process: the real app through ``httpx.ASGITransport`` (no network, no
-   scheduler; hubsync's log at WARNING so the figures are the receiver's);
+   scheduler; hubsync's log at WARNING so the figures are the receiver's). On
+   SQLite without a scheduler, the commit that fills the WAL checkpoints it;
 2. over loopback: ``hubsync serve`` in its own process (uvicorn, log at INFO to
    /dev/null, scheduler on, so its webhook worker routes — here: ignores, the
-   portal being unknown — the events while they arrive), this process only
-   sending; the server's CPU time per event is printed too.
+   portal being unknown — the events while they arrive, and its job checkpoints
+   SQLite's WAL outside the requests), this process only sending; the server's
+   CPU time per event is printed too.
 
 Goal: ≥ 2,000 events/s sustained with p99 acknowledge < 50 ms on this machine.
 """

@@ -27,6 +27,7 @@ from app.sync.webhooks.verify import (
     BadSignature,
     SignedRequest,
     WebhooksNotConfigured,
+    accepted_secrets,
     public_uri,
     verify,
 )
@@ -65,12 +66,16 @@ async def receive_hubspot_events(request: Request, state: StateDep) -> WebhookAc
 
 def _verified(request: Request, body: bytes, settings: Settings) -> str:
     """The signature version that vouches for the request; a refusal is logged (why, not what)."""
-    secret = settings.hubspot_client_secret
+    current, previous = settings.hubspot_client_secret, settings.hubspot_client_secret_previous
+    secrets = accepted_secrets(
+        current.get_secret_value() if current else None,
+        previous.get_secret_value() if previous else None,
+    )
     uri = public_uri(settings.public_url, request.url.path, request.url.query)
     try:
         return verify(
             SignedRequest(request.method, uri, body, request.headers),
-            secrets=[secret.get_secret_value()] if secret else [],
+            secrets=secrets,
             now_ms=int(time.time() * 1000),
         )
     except BadSignature as exc:

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # signs the webhooks HubSpot sends. The URLs point elsewhere only for the sandbox.
     hubspot_client_id: str | None = None
     hubspot_client_secret: SecretStr | None = Field(default=None, repr=False)
+    # While the app's secret is rotated: the one before, still accepted on webhook signatures.
+    hubspot_client_secret_previous: SecretStr | None = Field(default=None, repr=False)
     hubspot_app_id: int | None = None
     hubspot_api_url: str = "https://api.hubapi.com"
     hubspot_authorize_url: str = "https://app.hubspot.com/oauth/authorize"

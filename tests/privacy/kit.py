@@ -62,7 +62,7 @@ mapping:
     - name: contacts
       source: {{object: persons, key: person_id, updated: updated_at}}
       hubspot: {{object: contacts, match: email}}
-      on_privacy_deletion: {policy}
+      on_privacy_deletion: {policy}{on_delete}
       fields:
         - {{source: email, hubspot: email}}
         - {{source: first_name, hubspot: firstname}}
@@ -103,6 +103,21 @@ def erp_person(url: str, person_id: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+def erase_in_erp(url: str, person_id: str) -> None:
+    """What the ERP does when a person is erased: the row is marked deleted (the sql
+    connector sees deletions by its ``soft_delete`` column) and blanked."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE persons SET deleted_at = now(), updated_at = now(), email = NULL, "
+                "first_name = NULL, last_name = NULL, phone = NULL WHERE person_id = :id"
+            ),
+            {"id": person_id},
+        )
+    engine.dispose()
+
+
 async def apply_contacts(
     db: AsyncSession,
     web: WebState,
@@ -112,12 +127,15 @@ async def apply_contacts(
     sandbox_url: str,
     policy: str = "delete",
     soft_delete: bool = False,
+    source_deleted: str | None = None,
 ) -> uuid.UUID:
     """Tenant A's approved contacts interface between the ERP and the sandbox, whose HubSpot
-    connection knows its portal id (as an OAuth connection would)."""
+    connection knows its portal id (as an OAuth connection would); ``source_deleted`` is the
+    mapping's policy for persons deleted in the ERP."""
+    on_delete = f"\n      on_delete: {{source_deleted: {source_deleted}}}" if source_deleted else ""
     text_ = INTERFACE.format(
         tenant=world.a.tenant.slug, erp_url=erp_url, sandbox_url=sandbox_url, token=TOKEN,
-        policy=policy, soft=", soft_delete: deleted_at" if soft_delete else "",
+        policy=policy, soft=", soft_delete: deleted_at" if soft_delete else "", on_delete=on_delete,
     )  # fmt: skip
     operator = Actor.system("test")
     result = await apply_interface_file(db, actor=operator, box=web.secret_box, text=text_,

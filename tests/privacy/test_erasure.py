@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEntry, DeletionRequest, RecordLink, RunItem, WebhookEvent
 from app.models.enums import DeletionState, ErrorCategory, ItemAction, ItemStatus, SyncDirection
-from app.sync.privacy import handle_privacy_deletion
+from app.sync.privacy.handler import handle_privacy_deletion
 from app.web import WebState
 from tests.factories import World
 from tests.privacy.kit import (

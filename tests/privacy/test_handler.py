@@ -12,7 +12,8 @@ from app.core.errors import NotFound
 from app.models import DeletionRequest, NotificationDelivery, WebhookEvent
 from app.models.base import utcnow
 from app.models.enums import DeletionState
-from app.sync.privacy import PrivacyDeletionIncomplete, handle_privacy_deletion, retry_due_deletions
+from app.sync.privacy.attempt import PrivacyDeletionIncomplete
+from app.sync.privacy.handler import handle_privacy_deletion, retry_due_deletions
 from app.sync.scheduling.leases import Leases, interface_lease
 from app.web import WebState
 from tests.factories import World

@@ -14,7 +14,8 @@ from app.models import Interface, NotificationDelivery, NotificationTarget, Reco
 from app.models.base import utcnow
 from app.models.enums import DeletionState, NotificationKind
 from app.sync.connections import set_connection_secrets
-from app.sync.privacy import PrivacyDeletionIncomplete, handle_privacy_deletion, retry_due_deletions
+from app.sync.privacy.attempt import PrivacyDeletionIncomplete
+from app.sync.privacy.handler import handle_privacy_deletion, retry_due_deletions
 from app.web import WebState
 from tests.factories import World
 from tests.privacy.kit import (

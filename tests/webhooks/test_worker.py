@@ -16,7 +16,7 @@ from app.core.errors import Conflict
 from app.core.secrets_box import SecretBox
 from app.models import Interface, WebhookEvent
 from app.models.enums import InterfaceState, RunTrigger, WebhookState
-from app.sync.privacy import handle_privacy_deletion
+from app.sync.privacy.handler import handle_privacy_deletion
 from app.sync.webhooks.events import parse_events
 from app.sync.webhooks.repository import WebhookEventRepository
 from app.sync.webhooks.store import store_events

@@ -37,6 +37,7 @@ class DeletionStep(enum.StrEnum):
     archive = "archive"
     delete = "delete"
     flag = "flag"
+    gdpr_delete = "gdpr_delete"  # in HubSpot: erased for good, as a privacy deletion request
     anonymize = "anonymize"
     ignore = "ignore"
 

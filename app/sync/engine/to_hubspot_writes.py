@@ -19,6 +19,7 @@ from app.connectors.hubspot.batch import BatchResult
 from app.connectors.hubspot.models import CrmObject
 from app.connectors.hubspot.objects import RecordInput
 from app.models import RecordLink
+from app.models.base import utcnow
 from app.models.enums import ItemAction
 from app.sync.engine.counts import Outcome
 from app.sync.engine.deletion import DeletionEvent, DeletionStep, plan_deletion
@@ -35,6 +36,7 @@ from app.sync.engine.state import (
     with_returned,
 )
 from app.sync.mapping.model import ObjectMapping
+from app.sync.privacy.erasure import erase_in_hubspot
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,7 @@ def _upserted(
     for failure in result.failed:
         _fail(recorder, inputs[id(failure.input)][1], ItemError.from_batch(failure))
     written: list[Written] = []
+    synced_at = utcnow()  # one moment for the batch
     for success in result.succeeded:
         record_input, write = inputs[id(success.input)]
         link: Link = write.link or new_link(context, mapping.name, write.key)  # new: bulk insert
@@ -128,6 +131,7 @@ def _upserted(
             Baseline(source=synced.source, hubspot=hubspot),
             source_modified=write.modified,
             hubspot_modified=success.result.updated_at,
+            synced_at=synced_at,
         )
         link.hubspot_id = success.result.id
         created = success.result.new if success.result.new is not None else write.link is None
@@ -195,6 +199,9 @@ async def delete_in_hubspot(
         await _flag(
             context, mapping, recorder, targets, {k: str(v) for k, v in plan.values.items()}
         )
+        return
+    if plan.step is DeletionStep.gdpr_delete:
+        await erase_in_hubspot(context, mapping, recorder, session, targets)
         return
     ids = {str(link.hubspot_id): link for link in targets}
     result = await context.hubspot.objects.batch_archive(mapping.hubspot.object, list(ids))

@@ -88,6 +88,7 @@ DELETION_ACTIONS = {
     DeletionAction.archive: "archivieren",
     DeletionAction.delete: "löschen",
     DeletionAction.flag: "markieren",
+    DeletionAction.gdpr_delete: "DSGVO-Löschung",
     DeletionAction.ignore: "ignorieren",
 }
 PRIVACY_ACTIONS = {

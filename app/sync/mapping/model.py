@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_\-.]*$")]
 # A transform: a name ("trim"), a name with arguments ({"map": {...}}), or a chain of those.
 TransformSpec = str | dict[str, Any] | list[str | dict[str, Any]]
+CONTACT_OBJECTS = frozenset({"contacts", "0-1"})  # how a mapping may name HubSpot contacts
 
 
 class Direction(enum.StrEnum):
@@ -44,6 +45,7 @@ class DeletionAction(enum.StrEnum):
     archive = "archive"  # HubSpot: archive; source: delete (or soft delete, as the connector does)
     delete = "delete"
     flag = "flag"  # set a field (e.g. active = false) instead of deleting
+    gdpr_delete = "gdpr_delete"  # HubSpot contacts only: erased for good, with a deletion request
     ignore = "ignore"
 
 
@@ -148,6 +150,8 @@ class DeletionRules(Strict):
         flagged = DeletionAction.flag in (self.source_deleted, self.hubspot_deleted)
         if flagged and self.flag_field is None:
             raise ValueError("the `flag` action needs `flag_field`")
+        if self.hubspot_deleted == DeletionAction.gdpr_delete:
+            raise ValueError("`gdpr_delete` erases in HubSpot: use it for `source_deleted` only")
         return self
 
 
@@ -181,6 +185,9 @@ class ObjectMapping(Strict):
                     f"field {rule.hubspot!r} flows {self.field_direction(rule)}, "
                     f"outside the object's direction {self.direction}"
                 )
+        erases = self.on_delete.source_deleted == DeletionAction.gdpr_delete
+        if erases and self.hubspot.object not in CONTACT_OBJECTS:
+            raise ValueError("`gdpr_delete` is available for HubSpot contacts only")
         return self
 
 

@@ -10,14 +10,16 @@ tombstone of ids, policy, per-system outcomes and timestamps, no personal
 data. A request is completed only when every system confirmed; until then it
 is retried with backoff, and its first failure is notified. See docs/privacy.md.
 
-Modules: ``handler`` (the entry points), ``attempt`` (one attempt), ``targets``
+A source record deleted in the ERP whose mapping says ``source_deleted:
+gdpr_delete`` is erased in HubSpot by hubsync itself (``erasure``): the same
+request, tombstone and purge, with HubSpot as the system that must confirm.
+
+Modules: ``handler`` (the entry points), ``attempt`` (one attempt), ``erasure``
+(hubsync's own GDPR delete in HubSpot, ``erasure_retry`` its retries), ``settle``
+(what an attempt's end writes and tells), ``targets``
 (where the person may be), ``source`` (the step in a source system),
 ``outcomes`` (the tombstone's vocabulary and retry schedule), ``notices``
 (messages about stuck deletions), ``log`` (the deletion log and its export),
-``repository`` (their SQL).
+``repository`` (their SQL). The package imports none of them: the sync engine
+uses ``erasure``, and ``handler`` reaches the scheduler, which runs the engine.
 """
-
-from app.sync.privacy.attempt import PrivacyDeletionIncomplete
-from app.sync.privacy.handler import handle_privacy_deletion, retry_due_deletions
-
-__all__ = ["PrivacyDeletionIncomplete", "handle_privacy_deletion", "retry_due_deletions"]

@@ -34,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.connectors.errors import ConnectorError
 from app.connectors.registry import connector_class
-from app.core.audit import record_audit
 from app.core.db import SessionFactory, session_scope
 from app.core.errors import HubsyncError
 from app.core.secrets_box import SecretBox
@@ -43,12 +42,10 @@ from app.models import Connection
 from app.models.enums import DeletionState
 from app.sync.connections import open_connection_secrets
 from app.sync.engine.deletion import DeletionStep
-from app.sync.privacy.notices import queue_failure_notices
 from app.sync.privacy.outcomes import (
     BUSY_REASON,
     HUBSYNC,
     IGNORED_REASON,
-    LAST_ERROR_MAX_CHARS,
     NOT_LINKED_REASON,
     SystemState,
     combined_policy,
@@ -60,13 +57,13 @@ from app.sync.privacy.outcomes import (
     withdrawn,
 )
 from app.sync.privacy.repository import DeletionRequestRepository, PurgeRepository
+from app.sync.privacy.settle import Conclusion, settle_attempt
 from app.sync.privacy.source import apply_in_source
 from app.sync.privacy.targets import EVENT_PREFIX, InterfaceTargets, Target, targets_on_portal
 from app.sync.scheduling.executor import process_holder
 from app.sync.scheduling.leases import Leases, interface_lease
 
 LEASE_TTL = timedelta(minutes=10)
-AUDIT_ACTOR = "hubspot:privacy-deletion"
 PURGED = ("record_links", "run_items", "webhook_events")  # hubsync's counts, in this order
 
 
@@ -318,33 +315,9 @@ async def _finish(
     counts = {name: work.purged[name] for name in PURGED}
     outcomes[HUBSYNC] = hubsync_outcome(outcomes.get(HUBSYNC), done=done, at=work.now,
                                         counts=counts)  # fmt: skip
-    state = (
-        DeletionState.completed if done
-        else DeletionState.failed if work.failures
-        else DeletionState.pending
+    conclusion = Conclusion(
+        request_id=work.request_id, tenant_id=work.tenant_id, number=work.number, now=work.now,
+        outcomes=outcomes, policy=combined_policy(targets), failures=work.failures, done=done,
     )  # fmt: skip
-    last_error = "; ".join(text for _, text in work.failures)[:LAST_ERROR_MAX_CHARS] or None
-    values: dict[str, Any] = {"outcomes": outcomes, "policy": combined_policy(targets),
-                              "state": state, "last_error": last_error}  # fmt: skip
-    if done:
-        values |= {"completed_at": work.now, "next_attempt_at": None}
     async with scoped_session(sessions, work.scope) as session:
-        repo = DeletionRequestRepository.scoped(session, work.scope)
-        request = await repo.get_by_id(work.request_id)
-        if request is None or request.attempts != work.number:
-            return None
-        was = request.state
-        if not await repo.settle(work.request_id, attempt=work.number, values=values):
-            return None
-        if done:
-            await record_audit(
-                session, action="privacy_deletion.complete", actor_label=AUDIT_ACTOR,
-                tenant_id=work.tenant_id, target_type="deletion_request", target_id=work.request_id,
-                details={"portal_id": work.portal_id, "hubspot_object_id": work.object_id,
-                         "policy": values["policy"], "attempts": work.number},
-            )  # fmt: skip
-        elif state is DeletionState.failed and was is not DeletionState.failed:
-            interfaces = {i for i, _ in work.failures if i is not None}
-            await queue_failure_notices(session, request, interface_ids=sorted(interfaces),
-                                        reason=last_error or "", public_url=public_url)  # fmt: skip
-    return state
+        return await settle_attempt(session, conclusion, public_url=public_url)

@@ -1,7 +1,8 @@
 """Entry points of the privacy deletion flow: a ``contact.privacyDeletion`` event, and retries.
 
 The webhook worker calls ``handle_privacy_deletion`` for each such event it
-received; the scheduler calls ``retry_due_deletions`` periodically. A portal
+received; the scheduler calls ``retry_due_deletions`` on every tick, which also
+retries the GDPR deletes hubsync asked HubSpot for (``erasure_retry``). A portal
 connected by several tenants gets one request per tenant, each with its own
 outcomes. Both entry points are idempotent: a request already completed is
 left alone, and one that failed part-way resumes where it stopped (settled
@@ -26,7 +27,8 @@ from app.models import DeletionRequest, WebhookEvent
 from app.models.base import utcnow
 from app.models.enums import DeletionState
 from app.sync.privacy.attempt import PrivacyDeletionIncomplete, attempt_request, scoped_session
-from app.sync.privacy.outcomes import combined_policy
+from app.sync.privacy.erasure_retry import retry_erasure
+from app.sync.privacy.outcomes import GDPR_POLICY, combined_policy
 from app.sync.privacy.repository import DeletionRequestRepository, PurgeRepository
 from app.sync.privacy.targets import (
     EVENT_PREFIX,
@@ -101,10 +103,11 @@ async def retry_due_deletions(
     async with scoped_session(sessions, SYSTEM) as session:
         due = await DeletionRequestRepository.scoped(session, SYSTEM).due(now)
     completed = 0
-    for request_id, attempts in due:
+    for request_id, attempts, policy in due:
+        attempt = retry_erasure if policy == GDPR_POLICY else attempt_request
         try:
-            state = await attempt_request(sessions, request_id, seen=attempts, box=box, now=now,
-                                          public_url=public_url)  # fmt: skip
+            state = await attempt(sessions, request_id, seen=attempts, box=box, now=now,
+                                  public_url=public_url)  # fmt: skip
         except PrivacyDeletionIncomplete:
             state = DeletionState.failed  # recorded on the request; the next one goes on
         completed += state is DeletionState.completed

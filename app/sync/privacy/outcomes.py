@@ -27,6 +27,9 @@ from app.core.errors import HubsyncError
 from app.sync.privacy.targets import Target
 
 HUBSYNC = "hubsync"
+HUBSPOT = "hubspot"  # the system of a GDPR delete hubsync carries out in HubSpot itself
+GDPR_POLICY = "gdpr_delete"  # a request's policy when hubsync erases in HubSpot
+NOTIFIED_AT = "notified_at"  # in hubsync's outcome: when the request's failure was told
 FIRST_RETRY_DELAY = timedelta(minutes=5)
 MAX_RETRY_DELAY = timedelta(hours=6)
 ERROR_MAX_CHARS = 300
@@ -96,6 +99,25 @@ def hubsync_outcome(
         "state": state.value,
         **{name: int(before.get(name, 0)) + n for name, n in counts.items()},
         "reason": None if done else "record links are kept until every source confirmed",
+        "at": at.isoformat(),
+        **({NOTIFIED_AT: before[NOTIFIED_AT]} if NOTIFIED_AT in before else {}),
+    }
+
+
+def hubspot_outcome(
+    target: Mapping[str, Any], state: SystemState, *, at: datetime, reason: str | None = None
+) -> dict[str, Any]:
+    """The outcome of hubsync's GDPR delete in HubSpot; ``target`` names the interface
+    (``interface_id``, ``interface``) and object mapping (``object``) it was asked by."""
+    return {
+        "system": HUBSPOT,
+        "interface_id": str(target["interface_id"]),
+        "interface": target["interface"],
+        "object": target["object"],
+        "step": GDPR_POLICY,
+        "state": state.value,
+        "records": 1,
+        "reason": reason,
         "at": at.isoformat(),
     }
 

@@ -51,8 +51,9 @@ class DeletionRequestRepository(TenantRepository[DeletionRequest]):
             statement = statement.where(DeletionRequest.requested_at < until)
         return statement
 
-    async def due(self, now: datetime) -> list[tuple[uuid.UUID, int]]:
-        """(id, attempts) of unfinished requests whose next attempt is due, oldest first."""
+    async def due(self, now: datetime) -> list[tuple[uuid.UUID, int, str]]:
+        """(id, attempts, policy) of unfinished requests whose next attempt is due, oldest
+        first."""
         rows = await self.get_all(
             self.select()
             .where(
@@ -61,7 +62,7 @@ class DeletionRequestRepository(TenantRepository[DeletionRequest]):
             )
             .order_by(DeletionRequest.next_attempt_at, DeletionRequest.id)
         )
-        return [(row.id, row.attempts) for row in rows]
+        return [(row.id, row.attempts, row.policy) for row in rows]
 
     async def claim(self, request_id: uuid.UUID, *, seen: int, retry_at: datetime) -> bool:
         """Count an attempt and schedule the next, unless finished or claimed since ``seen``."""
@@ -184,6 +185,12 @@ class PurgeRepository:
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result)
+
+
+def portal_of(connection: Connection) -> int | None:
+    """The portal a HubSpot connection reaches: its hub id, else ``portal_id`` in its config
+    (OAuth connections store it there); None when unknown."""
+    return connection.hub_id or _as_int(connection.config.get("portal_id"))
 
 
 def _as_int(value: object) -> int | None:

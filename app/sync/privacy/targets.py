@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.tenancy import TenantScope
 from app.models import Connection
 from app.sync.engine.deletion import DeletionEvent, DeletionPlan, plan_deletion
-from app.sync.mapping.model import ObjectMapping
+from app.sync.mapping.model import CONTACT_OBJECTS, ObjectMapping
 from app.sync.privacy.repository import PortalRepository
 from app.sync.repositories import ConnectionRepository, InterfaceRepository
 from app.sync.versions import NoApprovedVersion, runnable_version, version_table
@@ -25,7 +25,6 @@ from app.sync.versions import NoApprovedVersion, runnable_version, version_table
 PRIVACY_EVENT = "contact.privacyDeletion"
 EVENT_PREFIX = "contact."  # the webhook types about contacts, whose payloads get purged
 HUBSPOT_OBJECT = "contacts"
-OBJECT_NAMES = frozenset({HUBSPOT_OBJECT, "0-1"})  # how a mapping may name contacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,7 @@ async def targets_on_portal(
                 interface.id, interface.name, m, plan_deletion(m, DeletionEvent.privacy_deletion)
             )
             for m in table.objects
-            if m.hubspot.object in OBJECT_NAMES
+            if m.hubspot.object in CONTACT_OBJECTS
         )
         source = await ConnectionRepository.scoped(session, scope).get_by_id(
             interface.source_connection_id

@@ -7,6 +7,10 @@ never set), so a restart keeps the schedule and every process sees the same
 one; leases decide which process runs what. ``tick`` takes an explicit ``now``,
 so tests drive it with a fake clock instead of waiting.
 
+Each tick also retries the privacy deletion requests whose next attempt is due
+(``retry_due_deletions``; any number of processes may, each attempt is claimed
+once), so a deletion a system refused is carried out as soon as it can be.
+
 Reaping: a run still ``running`` whose worker no longer holds the interface's
 lease (the process died, or stalled past the TTL) is marked ``aborted``, the
 interface is planned for now, and the next tick — in any process — resumes it
@@ -29,6 +33,7 @@ from app.core.metrics import METRICS
 from app.models import Interface, SyncRun
 from app.models.base import utcnow
 from app.models.enums import InterfaceState, RunStatus, RunTrigger
+from app.sync.privacy.handler import retry_due_deletions
 from app.sync.scheduling.executor import RunExecutor
 from app.sync.scheduling.leases import interface_lease
 
@@ -39,11 +44,13 @@ ABORTED = "the process running it stopped (its lease expired); the next run resu
 
 @dataclass(frozen=True, slots=True)
 class TickReport:
-    """What one tick did: runs started, due interfaces left waiting, runs reaped."""
+    """What one tick did: runs started, due interfaces left waiting, runs reaped, privacy
+    deletion requests completed by a retry."""
 
     started: list[uuid.UUID]
     waiting: int
     aborted: list[uuid.UUID]
+    deletions: int = 0
 
 
 class Scheduler:
@@ -110,7 +117,17 @@ class Scheduler:
                 continue
             if outcome.run is not None:
                 started.append(interface_id)
-        return TickReport(started, len(due) - len(started), aborted)
+        deletions = await self._retry_deletions(now)
+        return TickReport(started, len(due) - len(started), aborted, deletions)
+
+    async def _retry_deletions(self, now: datetime) -> int:
+        """The due privacy deletion retries; a failing one must not stop the schedule."""
+        try:
+            return await retry_due_deletions(self.sessions, box=self.executor.box, now=now,
+                                             public_url=self.executor.public_url)  # fmt: skip
+        except Exception:
+            logger.exception("privacy deletion retries failed")
+            return 0
 
     async def reap(self, now: datetime) -> list[uuid.UUID]:
         """Mark ``aborted`` the runs whose worker lost its lease; plan their interfaces now."""

@@ -12,6 +12,10 @@ Those are checked only on requests that carry no v3 signature at all: they hold
 no timestamp, so the (portal, event id) deduplication is their only defence
 against replay. The URI is the public one HubSpot called, rebuilt from
 ``HUBSYNC_PUBLIC_URL`` and never from the ``Host`` header a proxy may rewrite.
+
+While the app's client secret is rotated, deliveries signed with the previous
+secret (queued or redelivered by HubSpot) still arrive: the previous secret is
+accepted too until it is removed from the settings (``accepted_secrets``).
 """
 
 from __future__ import annotations
@@ -52,6 +56,14 @@ class SignedRequest:
 def public_uri(public_url: str, path: str, query: str) -> str:
     """The URI HubSpot called: the public base URL, the path, and the query as received."""
     return f"{public_url}{path}?{query}" if query else f"{public_url}{path}"
+
+
+def accepted_secrets(current: str | None, previous: str | None) -> list[str]:
+    """The client secrets a signature may use, the current one first; a previous secret
+    alone (no current one) is accepted by nobody, so that webhooks stay unconfigured."""
+    if not current:
+        return []
+    return [current, previous] if previous and previous != current else [current]
 
 
 def verify(request: SignedRequest, *, secrets: Sequence[str], now_ms: int) -> str:
