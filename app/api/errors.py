@@ -28,14 +28,14 @@ async def _handle_hubsync_error(request: Request, exc: HubsyncError) -> Response
     if exc.status_code == 401 and request.url.path.startswith("/api/"):
         headers["WWW-Authenticate"] = "Bearer"
     if request.url.path.startswith("/ui"):
-        return render_ui_error(request, exc.status_code, exc.message, headers)
+        return await render_ui_error(request, exc.status_code, exc.message, headers)
     return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
 
 async def _handle_http_error(request: Request, exc: StarletteHTTPException) -> Response:
     """Routing errors (unknown path, wrong method): an HTML page in the UI, JSON elsewhere."""
     if request.url.path.startswith("/ui"):
-        return render_ui_error(request, exc.status_code, exc.detail, dict(exc.headers or {}))
+        return await render_ui_error(request, exc.status_code, exc.detail, dict(exc.headers or {}))
     return await http_exception_handler(request, exc)
 
 
@@ -43,5 +43,5 @@ async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", error_type=type(exc).__name__)
     message = "internal error; the request id in X-Request-ID helps the operator find it"
     if request.url.path.startswith("/ui"):
-        return render_ui_error(request, 500, message, {})
+        return await render_ui_error(request, 500, message, {})
     return JSONResponse({"detail": message}, status_code=500)

@@ -14,9 +14,11 @@ from fastapi import Request, Response
 
 from app.core.errors import Forbidden
 from app.middleware import SAFE_METHODS
+from app.ui.i18n import mark
 from app.web import CSRF_COOKIE, WebState, cookie_name
 
 HEADER = "X-CSRF-Token"
+REFUSED = mark("The form has expired or did not come from this site; please reload the page.")
 FIELD = "csrf_token"
 
 
@@ -65,4 +67,4 @@ async def require_csrf(request: Request) -> None:
     if token is None and "form" in request.headers.get("content-type", ""):
         token = str((await request.form()).get(FIELD, "")) or None
     if binding is None or not state.keys.csrf_valid(binding, token):
-        raise Forbidden("the form has expired or did not come from this site; please reload")
+        raise Forbidden(REFUSED)

@@ -3,9 +3,10 @@
 Blockers (interfaces whose last run failed) come first, then the open failed
 tasks grouped by cause. A group opens lazily (``<details>`` + ``hx-get``) into
 its records; each record's ⓘ shows what was to be sent (only for roles that may
-read payloads). Retry and resolve are POST forms: htmx gets a toast and an
-``errors-changed`` event that reloads the list, plain browsers a redirect back
-with a notice code.
+read payloads) in a dialog loaded on demand. Retry and resolve are POST forms:
+htmx gets a toast and an ``errors-changed`` event that reloads the list (for a
+retry once its runs finished, see ``retry_watch``), plain browsers a redirect
+back with a notice code.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -28,9 +30,11 @@ from app.models import RunItem
 from app.models.enums import ErrorCategory, ItemStatus
 from app.sync import interfaces, retry, runs
 from app.sync.error_groups import ErrorGroup, hint_for
+from app.ui.dashboard import RUN_POLL
 from app.ui.history import blank_is_none, cursor, day_start, payload_views, url
 from app.ui.i18n import mark
 from app.ui.page import Page, PageDep
+from app.ui.retry_watch import watch_url
 from app.ui.router import router
 from app.ui.templating import is_partial, render
 
@@ -121,16 +125,17 @@ async def error_log(
     query: Annotated[ErrorQuery, Query()],
 ) -> Response:
     """Fehlerprotokoll: blockers, then open failed tasks grouped by cause."""
-    listing = await runs.list_error_groups(session, actor=page.actor, filters=query.filters())
-    known = await interfaces.list_interfaces(session, actor=page.actor)
+    start = (query.page - 1) * GROUPS_PER_PAGE
+    listing = await runs.list_error_groups(
+        session, actor=page.actor, filters=query.filters(), offset=start, limit=GROUPS_PER_PAGE
+    )
+    known = await interfaces.interface_choices(session, actor=page.actor)
     watched = [i for i in known if query.interface in (None, i.id)]
     blockers = await runs.list_blockers(session, actor=page.actor, interfaces=watched)
-    start = (query.page - 1) * GROUPS_PER_PAGE
     context = page.context(
         "errors",
-        groups=listing.groups[start : start + GROUPS_PER_PAGE],
-        group_total=len(listing.groups),
-        truncated=listing.truncated,
+        groups=listing.groups,
+        group_total=listing.total,
         blockers=blockers,
         blocker_hints={b.run.id: hint_for(b.run.error_summary, None) for b in blockers},
         names={i.id: i.name for i in known},
@@ -140,7 +145,7 @@ async def error_log(
         filtered=any(v is not None for v in query.params().values()),
         notice=_notice(query.notice, query.n),
         can_operate=page.actor.can(Permission.operate_interfaces),
-        **_list_links(query, more=len(listing.groups) > start + GROUPS_PER_PAGE),
+        **_list_links(query, more=listing.total > start + GROUPS_PER_PAGE),
     )
     return render(request, "errors.html", context, block="results")
 
@@ -204,10 +209,6 @@ async def _group_context(
     items: runs.Page[RunItem],
     query: GroupQuery,
 ) -> dict[str, Any]:
-    mappings = {}
-    if page.actor.can(Permission.read_payloads) and items.rows:
-        run_ids = [i.run_id for i in items.rows]
-        mappings = await runs.run_mappings(session, actor=page.actor, run_ids=run_ids)
     interface = await interfaces.get_interface(
         session, actor=page.actor, interface_id=group.key.interface_id
     )
@@ -221,7 +222,6 @@ async def _group_context(
         "errors",
         group=group,
         items=items.rows,
-        payloads=payload_views(page.actor, items.rows, mappings),
         names={interface.id: interface.name},
         resolved_view=status is not None,
         group_url=url(path, {"status": status}),
@@ -232,6 +232,24 @@ async def _group_context(
         notice=_notice(query.notice, query.n),
         can_operate=page.actor.can(Permission.operate_interfaces),
     )
+
+
+@router.get("/errors/items/{item_id}")
+async def error_item(
+    request: Request, item_id: uuid.UUID, page: PageDep, session: SessionDep
+) -> Response:
+    """A record's ⓘ: its error and, for roles that may read payloads, the values to be sent.
+
+    htmx loads it into a modal dialog; without JS the ⓘ button opens it as a page.
+    """
+    item = await runs.get_item(session, actor=page.actor, item_id=item_id)
+    mappings = {}
+    if page.actor.can(Permission.read_payloads):
+        mappings = await runs.run_mappings(session, actor=page.actor, run_ids=[item.run_id])
+    view = payload_views(page.actor, [item], mappings).get(item.id)
+    context = page.context("errors", item=item, view=view)
+    name = "partials/errors_item_dialog.html" if is_partial(request) else "errors_item.html"
+    return render(request, name, context)
 
 
 @router.post("/errors/items/{item_id}/retry")
@@ -313,19 +331,33 @@ async def _retry(
         return _done(request, Notice.busy, 0, back, status_code=409)
     if not started:
         return _done(request, Notice.nothing, 0, back)
-    return _done(request, Notice.retried, len(item_ids), back)
+    watching = [run.id for run in started]
+    return _done(request, Notice.retried, len(item_ids), back, watching=watching)
 
 
 def _done(
-    request: Request, notice: Notice, count: int, back: str, *, status_code: int = 200
+    request: Request,
+    notice: Notice,
+    count: int,
+    back: str,
+    *,
+    status_code: int = 200,
+    watching: Sequence[uuid.UUID] = (),
 ) -> Response:
-    """The answer to an action: a toast for htmx, a redirect back for plain forms."""
+    """The answer to an action: a toast for htmx, a redirect back for plain forms.
+
+    A retry's toast brings a poller of its runs, which reloads the list once they
+    finished; any other action changed the list already, so it reloads now.
+    """
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse(_back_with(back, notice, count), status_code=303)
-    headers = {"HX-Trigger": "errors-changed"}
+    headers = {} if watching else {"HX-Trigger": "errors-changed"}
     if status_code >= 400:
         headers |= {"HX-Retarget": "#toasts", "HX-Reswap": "innerHTML"}
-    context = {"message": NOTICES[notice], "n": count, "ok": status_code < 400}
+    context = {
+        "message": NOTICES[notice], "n": count, "ok": status_code < 400,
+        "watch_url": watch_url(watching) if watching else None, "poll": RUN_POLL,
+    }  # fmt: skip
     return render(
         request, "partials/errors_toast.html", context, status_code=status_code, headers=headers
     )

@@ -54,7 +54,7 @@ async def test_headers_on_signed_in_pages(client: httpx.AsyncClient, world: Worl
 async def test_unexpected_error_shows_no_traceback(
     web_app: FastAPI, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.sync import interfaces
+    from app.sync import dashboard, interfaces
 
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internal detail /srv/hubsync/app.py")
@@ -62,7 +62,8 @@ async def test_unexpected_error_shows_no_traceback(
     transport = httpx.ASGITransport(app=web_app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         await sign_in(client, world.a.admin.email)
-        monkeypatch.setattr(interfaces, "list_interfaces", broken)
+        monkeypatch.setattr(interfaces, "list_interfaces", broken)  # the API's list
+        monkeypatch.setattr(dashboard, "overview", broken)  # the Schnittstellen page
         api = await client.get(
             "/api/v1/interfaces", headers={"Authorization": f"Bearer {world.a.admin_token}"}
         )
@@ -71,4 +72,4 @@ async def test_unexpected_error_shows_no_traceback(
         assert response.status_code == 500
         assert "Traceback" not in response.text
         assert "secret internal detail" not in response.text
-    assert "X-Request-ID" in page.text
+    assert "Zeitpunkt:" in page.text  # German error page: when it happened

@@ -19,7 +19,7 @@ from app.core.errors import Conflict
 from app.models import AuditEntry, Interface, RunItem, SyncRun
 from app.models.enums import ErrorCategory, Health, ItemStatus, RunStatus, RunTrigger
 from app.sync import retry
-from app.sync.error_groups import key_of
+from app.sync.error_groups import cause_digest, key_of
 from tests.factories import TenantWorld, World
 from tests.ui.test_history import PARTIAL, T0, add_item, add_run
 from tests.ui.test_pages import CANARY
@@ -57,6 +57,7 @@ def failed_item(
         at=at,
         status=ItemStatus.failed,
         error_message=message,
+        error_cause=cause_digest(message),
         http_status=http_status,
         error_category=category,
         **extra,
@@ -97,7 +98,7 @@ class FakeRetry:
         self.calls.append((actor, list(item_ids)))
         if self.busy:
             raise Conflict("a run cannot start now: the interface is busy with another run")
-        return [SyncRun(trigger=RunTrigger.retry, status=RunStatus.running)]
+        return [SyncRun(id=uuid.uuid4(), trigger=RunTrigger.retry, status=RunStatus.running)]
 
 
 @pytest.fixture
@@ -200,7 +201,7 @@ class TestGroupRecords:
             "record": {"customer_no": "K-2", "branche": "Maschinenbau"},
             "properties": {"erp_customer_no": "K-2", "industry": "MASCHINEN"},
         }
-        failed_item(
+        item = failed_item(
             db,
             world.a,
             "K-2",
@@ -220,11 +221,14 @@ class TestGroupRecords:
         assert '<th scope="row">K-2</th>' in part.text
         assert "<code>corr-123</code>" in part.text
         assert "9876" in part.text
+        assert "Maschinenbau" not in part.text  # the values come with the record's dialog
+        assert f'hx-get="/ui/errors/items/{item.id}" hx-target="#item-dialog-slot"' in part.text
+        dialog = (await client.get(f"/ui/errors/items/{item.id}", headers=PARTIAL)).text
         # source field and value beside the HubSpot property and the value sent
         paired = r'<td>customer_no</td><td>K-2</td>\s*<th scope="row">erp_customer_no</th><td>K-2'
-        assert re.search(paired, part.text)
-        assert "Maschinenbau" in part.text
-        assert "MASCHINEN" in part.text
+        assert re.search(paired, dialog)
+        assert "Maschinenbau" in dialog
+        assert "MASCHINEN" in dialog
         assert "Erneut versuchen" in part.text
         page = await client.get(f"/ui/errors/groups/{gid}")  # without JS: its own page
         assert page.status_code == 200
@@ -238,8 +242,9 @@ class TestGroupRecords:
         gid = group_id(world.a, "Property values were not valid")
         text = (await client.get(f"/ui/errors/groups/{gid}")).text
         assert "K-1" in text
-        assert "ACME" not in text
-        assert "Ihre Rolle darf die Daten des Datensatzes nicht sehen." in text
+        dialog = (await client.get(f"/ui/errors/items/{world.a.item.id}", headers=PARTIAL)).text
+        assert "ACME" not in dialog
+        assert "Ihre Rolle darf die Daten des Datensatzes nicht sehen." in dialog
         assert "Erneut versuchen" not in text
         assert "als behoben markieren" not in text.lower()
         listing = (await client.get("/ui/errors")).text
@@ -289,7 +294,8 @@ class TestRetry:
             headers={"HX-Request": "true"},
         )
         assert response.status_code == 200
-        assert response.headers["HX-Trigger"] == "errors-changed"
+        assert "HX-Trigger" not in response.headers  # the list reloads once the retry finished
+        assert '<hx-partial hx-target="#retry-watch" hx-swap="beforeend">' in response.text
         assert 'class="toast" data-kind="ok"' in response.text
         assert "Datensätze, die erneut synchronisiert werden: 1." in response.text
         [(actor, ids)] = fake_retry.calls

@@ -96,7 +96,7 @@ async def test_unknown_ui_path_gets_the_html_error_page(
     response = await client.get("/ui/does-not-exist")
     assert response.status_code == 404
     assert "text/html" in response.headers["content-type"]
-    assert "<h1>Etwas ist schiefgelaufen (404)</h1>" in response.text
+    assert "Seite nicht gefunden" in response.text  # more in tests/ui/test_error_pages.py
     api = await client.get("/api/v1/does-not-exist")
     assert api.status_code == 404
     assert api.json() == {"detail": "Not Found"}
