@@ -30,6 +30,7 @@ from app.models import RunItem
 from app.models.enums import ErrorCategory, ItemStatus
 from app.sync import interfaces, retry, runs
 from app.sync.error_groups import ErrorGroup, hint_for
+from app.sync.webhooks.failures import failed_events
 from app.ui.dashboard import RUN_POLL
 from app.ui.history import blank_is_none, cursor, day_start, payload_views, url
 from app.ui.i18n import mark
@@ -51,12 +52,14 @@ class Notice(enum.StrEnum):
     nothing = "nothing"
     resolved = "resolved"
     busy = "busy"
+    requeued = "requeued"
 
 
 NOTICES = {
     Notice.retried: mark("Retry started. Records being synchronised again: %(n)s."),
     Notice.nothing: mark("Nothing to retry: these records are no longer open."),
     Notice.resolved: mark("Records marked as resolved: %(n)s."),
+    Notice.requeued: mark("Webhook events queued again: %(n)s."),
     Notice.busy: mark(
         "The interface is running right now; please retry once the current run has finished."
     ),
@@ -138,6 +141,7 @@ async def error_log(
         group_total=listing.total,
         blockers=blockers,
         blocker_hints={b.run.id: hint_for(b.run.error_summary, None) for b in blockers},
+        webhook_failures=await failed_events(session, actor=page.actor),
         names={i.id: i.name for i in known},
         interfaces=known,
         query=query,
@@ -295,7 +299,7 @@ async def resolve_item(
     page.actor.require(Permission.operate_interfaces)
     item = await runs.get_item(session, actor=page.actor, item_id=item_id)
     count = await retry.resolve_items(session, actor=page.actor, item_ids=[item.id])
-    return _done(request, Notice.resolved, count, back)
+    return action_answer(request, Notice.resolved, count, back)
 
 
 @router.post("/errors/groups/{group_id}/resolve")
@@ -311,7 +315,7 @@ async def resolve_group(
     group = await runs.get_error_group(session, actor=page.actor, group_id=group_id)
     ids = await runs.group_item_ids(session, actor=page.actor, group=group)
     count = await retry.resolve_items(session, actor=page.actor, item_ids=ids)
-    return _done(request, Notice.resolved, count, back)
+    return action_answer(request, Notice.resolved, count, back)
 
 
 async def _retry(
@@ -328,14 +332,14 @@ async def _retry(
             state.session_factory, state.executor, actor=page.actor, item_ids=item_ids
         )
     except Conflict:
-        return _done(request, Notice.busy, 0, back, status_code=409)
+        return action_answer(request, Notice.busy, 0, back, status_code=409)
     if not started:
-        return _done(request, Notice.nothing, 0, back)
+        return action_answer(request, Notice.nothing, 0, back)
     watching = [run.id for run in started]
-    return _done(request, Notice.retried, len(item_ids), back, watching=watching)
+    return action_answer(request, Notice.retried, len(item_ids), back, watching=watching)
 
 
-def _done(
+def action_answer(
     request: Request,
     notice: Notice,
     count: int,

@@ -27,6 +27,7 @@ from app.ui import (  # noqa: F401 - imported so that their pages register
     history,
     interface_pages,
     oauth_pages,
+    webhook_failures,
 )
 from app.ui.csrf import csrf_token_for, presession, set_presession_cookie
 from app.ui.i18n import mark

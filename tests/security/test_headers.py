@@ -63,7 +63,7 @@ async def test_unexpected_error_shows_no_traceback(
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         await sign_in(client, world.a.admin.email)
         monkeypatch.setattr(interfaces, "list_interfaces", broken)  # the API's list
-        monkeypatch.setattr(dashboard, "overview", broken)  # the Schnittstellen page
+        monkeypatch.setattr(dashboard, "board", broken)  # the Schnittstellen page
         api = await client.get(
             "/api/v1/interfaces", headers={"Authorization": f"Bearer {world.a.admin_token}"}
         )

@@ -15,7 +15,7 @@ from app.auth.actor import Actor
 from app.core.errors import NotFound
 from app.models import Interface, SyncRun
 from app.models.base import utcnow
-from app.models.enums import Health, InterfaceState, RunStatus, RunTrigger
+from app.models.enums import ErrorCategory, Health, InterfaceState, RunStatus, RunTrigger
 from app.sync import dashboard
 from app.ui import dashboard as ui_dashboard
 from app.ui.formatting import swiss_datetime
@@ -127,6 +127,23 @@ class TestDashboardPage:
         stale = await client.get("/ui/?status=nonsense&tenant=not-a-uuid")
         assert stale.status_code == 200
         assert "tenant-a-companies" in stale.text
+
+    async def test_revoked_hubspot_access_offers_reconnect(
+        self, client: httpx.AsyncClient, world: World, db: AsyncSession
+    ) -> None:
+        await age_world_runs(db, world)
+        failed = await add_run(db, world.a.interface, hours_ago=0.1, status=RunStatus.failed)
+        failed.error_category = ErrorCategory.config
+        failed.error_summary = "RefreshFailed: HubSpot access was revoked; reconnect HubSpot"
+        hiccup = await add_run(db, world.b.interface, hours_ago=0.1, status=RunStatus.failed)
+        hiccup.error_category = ErrorCategory.transient
+        hiccup.error_summary = "RateLimited: HubSpot answered 429"
+        await db.commit()
+        await sign_in(client, world.operator.email)
+        text = main_of((await client.get("/ui/")).text)
+        reconnect = f'href="/ui/connections/{world.a.interface.hubspot_connection_id}/hubspot"'
+        assert f'<a class="reconnect" {reconnect}>HubSpot neu verbinden</a>' in text
+        assert text.count('class="reconnect"') == 1  # not for a passing HubSpot hiccup
 
     async def test_operator_filters_by_tenant(
         self, client: httpx.AsyncClient, world: World

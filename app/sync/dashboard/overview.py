@@ -124,6 +124,17 @@ class InterfaceOverview:
             return "source"
         return None if run.error_category is ErrorCategory.system else "hubspot"
 
+    @property
+    def needs_reconnect(self) -> bool:
+        """HubSpot refused the connection's access (revoked, expired, a scope missing):
+        only connecting HubSpot again helps."""
+        run = self.last_run
+        return (
+            self.failed_side == "hubspot"
+            and run is not None
+            and (run.error_category is ErrorCategory.config)
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class BoardFilter:
