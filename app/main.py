@@ -16,6 +16,7 @@ from app.api.metrics import router as metrics_router
 from app.api.v1 import router as api_router
 from app.api.webhooks import router as webhooks_router
 from app.auth.passwords import set_hash_concurrency
+from app.core.heap import freeze_startup_heap
 from app.core.logging import configure_logging
 from app.core.settings import Settings, load_settings
 from app.middleware import (
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeadersMiddleware, https=settings.secure_cookies)
     app.add_middleware(RequestContextMiddleware)
+    freeze_startup_heap()  # everything built so far lives as long as the process
     return app
 
 

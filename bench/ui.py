@@ -576,12 +576,19 @@ async def main() -> None:
     parser.add_argument("--tenants", type=int, default=10, help="tenants (10; A is one)")
     parser.add_argument("--requests", type=int, default=50, help="timed GETs per page (50)")
     parser.add_argument("--sqlite", action="store_true", help="also on SQLite")
+    parser.add_argument("--sqlite-only", action="store_true", help="on SQLite alone")
     parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     shape = Shape(args.interfaces // scale, args.items // scale, args.runs, args.tenants)
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in ("postgresql", "sqlite") if args.sqlite else ("postgresql",):
+        for backend in (
+            ("sqlite",)
+            if args.sqlite_only
+            else ("postgresql", "sqlite")
+            if args.sqlite
+            else ("postgresql",)
+        ):
             await bench(backend, shape, args.requests, Path(tmp))
 
 

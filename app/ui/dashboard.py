@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
+from babel import Locale
 from babel.dates import format_timedelta
 from fastapi import Form, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -43,7 +44,7 @@ def see_other(request: Request, url: str, *, reload: bool = False) -> Response:
 
 def helpers(request: Request, page: Page, now: datetime) -> dict[str, Any]:
     """What every dashboard and interface template uses: the clock, permissions, formats."""
-    locale = LANGUAGES[request_language(request)][0]
+    locale = Locale.parse(LANGUAGES[request_language(request)][0])  # parsed once, not per call
 
     def ago(value: datetime | None) -> str:
         if value is None:

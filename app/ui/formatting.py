@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from markupsafe import Markup, escape
 
 ZURICH = ZoneInfo("Europe/Zurich")
 
@@ -21,3 +25,20 @@ def swiss_number(value: float | int | None, decimals: int = 0) -> str:
     if value is None:
         return "–"
     return f"{value:,.{decimals}f}".replace(",", "'")
+
+
+def option_tags(options: Iterable[Any], chosen: str) -> Markup:
+    """``<option>`` tags of (value, text) pairs or rows with an id and a name, the one whose
+    value is ``chosen`` selected — built in Python: filter menus list up to 1,000s of
+    interfaces on every page that has one, too many for a template loop."""
+    tags = []
+    for option in options:
+        value, text = (option[0], option[1]) if isinstance(option, tuple) else _id_name(option)
+        value = str(value)
+        mark = " selected" if value == chosen else ""
+        tags.append(f'<option value="{escape(value)}"{mark}>{escape(text)}</option>')
+    return Markup("\n".join(tags))  # noqa: S704 - every value and text is escaped above
+
+
+def _id_name(row: Any) -> tuple[Any, Any]:
+    return row.id, row.name

@@ -10,7 +10,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.responses import Response
 
 from app.ui import TEMPLATE_DIR
-from app.ui.formatting import swiss_datetime, swiss_number
+from app.ui.formatting import option_tags, swiss_datetime, swiss_number
 from app.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_tag, translations
 
 LANGUAGE_COOKIE = "hubsync_lang"
@@ -23,6 +23,7 @@ def _templates_for(language: str) -> Jinja2Blocks:
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["datetime"] = swiss_datetime
     env.filters["number"] = swiss_number
+    env.filters["option_tags"] = option_tags
     return Jinja2Blocks(env=env)
 
 
