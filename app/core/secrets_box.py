@@ -15,7 +15,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from app.core.errors import HubsyncError
-from app.core.keys import derive_fernet_key
+from app.core.keys import derive_fernet_key, derive_key
 
 VERSION_PREFIX = "v1:"
 
@@ -33,6 +33,13 @@ class SecretBox:
         if not master_keys:
             raise ValueError("SecretBox needs at least one key")
         self._fernet = MultiFernet([Fernet(derive_fernet_key(k)) for k in master_keys])
+        self._masters = tuple(master_keys)
+
+    def purpose_keys(self, purpose: str) -> tuple[bytes, ...]:
+        """Keys for another ``purpose`` from the same master keys, newest first (e.g. the
+        keyed hashes of the privacy suppression list), so holders of the box need no
+        settings."""
+        return tuple(derive_key(master, purpose) for master in self._masters)
 
     def encrypt(self, owner_id: str, data: Any) -> str:
         """Encrypt ``data`` for the row ``owner_id``; the result is safe to store."""

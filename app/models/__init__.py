@@ -8,6 +8,7 @@ from app.models.interface import Interface, MappingVersion
 from app.models.lease import Lease
 from app.models.notification import NotificationDelivery, NotificationTarget
 from app.models.run import RunItem, SyncRun
+from app.models.suppression import PrivacySuppression
 from app.models.sync_state import Cursor, RecordLink
 from app.models.tenant import Tenant
 from app.models.webhook import DeletionRequest, WebhookEvent
@@ -25,6 +26,7 @@ __all__ = [
     "MappingVersion",
     "NotificationDelivery",
     "NotificationTarget",
+    "PrivacySuppression",
     "RecordLink",
     "RunItem",
     "SyncRun",

@@ -33,6 +33,7 @@ from app.sync.health import apply_run_health
 from app.sync.hubspot_oauth.grant import OAuthGrant, oauth_grant
 from app.sync.interfaces import get_interface
 from app.sync.mapping.model import MappingTable
+from app.sync.privacy.suppressions import KEY_PURPOSE as SUPPRESSION_KEY_PURPOSE
 from app.sync.versions import runnable_version, version_table
 
 
@@ -109,7 +110,7 @@ async def run_now(
             table=plan.table, connector=source, hubspot=hubspot, sessions=sessions,
             tenant_id=plan.tenant_id, interface_id=plan.interface_id, trigger=trigger,
             dry_run=dry_run, mapping_version_id=plan.version_id, triggered_by_id=actor.user_id,
-            hooks=hooks,
+            hooks=hooks, suppression_keys=box.purpose_keys(SUPPRESSION_KEY_PURPOSE),
         )  # fmt: skip
     if not dry_run and run.status is not RunStatus.aborted:  # a stop at shutdown is no verdict
         await _record_health(

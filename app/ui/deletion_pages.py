@@ -4,6 +4,8 @@ Admins read their tenant's log, operators every tenant's (with a tenant
 filter); viewers get 403 (the service decides). The page shows what a
 request holds, ids and outcomes, never a value of the person. The filters
 are a GET form whose query survives reload; the export links carry them.
+Per request it shows how many entries of the privacy suppression list are
+active, and the same readers lift them there, giving a reason.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.responses import Response
 
 from app.api.deps import SessionDep
 from app.auth.actor import Actor
+from app.core.errors import InvalidInput
 from app.models.enums import DeletionState, Role
 from app.sync import tenants
-from app.sync.privacy import log
+from app.sync.privacy import lifting, log
 from app.sync.privacy.log import DeletionFilter
+from app.ui.admin_forms import FormModel, read_form, see_other
 from app.ui.formatting import ZURICH
 from app.ui.i18n import mark
 from app.ui.page import PageDep
@@ -31,6 +35,12 @@ from app.ui.templating import render
 
 VARY = "HX-Request, HX-Request-Type, Cookie"  # as every UI response (app.ui.templating)
 BAD_FILTER = mark("This filter is not valid; showing every deletion.")
+
+
+class LiftForm(FormModel):
+    """Lifting a request's suppression entries: the reason is required."""
+
+    reason: str = Field(min_length=1, max_length=lifting.REASON_MAX_CHARS)
 
 
 class DeletionQuery(BaseModel):
@@ -85,9 +95,15 @@ async def deletions_page(request: Request, page: PageDep, session: SessionDep) -
     """Löschprotokoll: the newest privacy deletions the actor may read, with their outcomes."""
     query, error = _query(request)
     rows = await log.list_deletions(session, actor=page.actor, wanted=query.to_filter())
+    suppressed = await lifting.active_per_request(
+        session, actor=page.actor, request_ids=[r.id for r in rows]
+    )
     context = page.context(
         "admin-deletions",
-        requests=[{"row": r, "systems": log.outcome_rows(r)} for r in rows],
+        requests=[
+            {"row": r, "systems": log.outcome_rows(r), "suppressed": suppressed.get(r.id, 0)}
+            for r in rows
+        ],
         query=query,
         error=error,
         csv_url=query.export_url("csv"),
@@ -96,6 +112,20 @@ async def deletions_page(request: Request, page: PageDep, session: SessionDep) -
     )
     return render(request, "deletions.html", context, block="deletion_results",
                   status_code=422 if error else 200)  # fmt: skip
+
+
+@router.post("/deletions/{request_id}/suppressions/lift")
+async def deletion_lift(
+    request: Request, request_id: uuid.UUID, page: PageDep, session: SessionDep
+) -> Response:
+    """Lift the request's active suppression entries with a reason (audited); back to the log."""
+    form = await read_form(request, LiftForm)
+    if form.model is None:
+        raise InvalidInput("give a reason for lifting the suppression")
+    await lifting.lift_request(
+        session, actor=page.actor, request_id=request_id, reason=form.model.reason
+    )
+    return see_other(request, "/ui/deletions")
 
 
 @router.get("/deletions/export")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth.actor import Actor
 from app.models import Connection, DeletionRequest, MappingVersion, RecordLink, WebhookEvent
-from app.models.enums import RunStatus
+from app.models.enums import DeletionState, RunStatus
 from app.sync.apply import apply_interface_file
 from app.sync.mapping.loader import load_mapping
 from app.sync.running import run_now
@@ -256,3 +256,17 @@ async def contacts_version(db: AsyncSession, tw: TenantWorld) -> MappingVersion:
     tw.interface.active_mapping_version_id = version.id
     await db.commit()
     return version
+
+
+async def add_request_for(db: AsyncSession, tw: TenantWorld) -> uuid.UUID:
+    """A completed deletion request of a world tenant (ids only), committed; its id."""
+    now = datetime.now(UTC)
+    request = DeletionRequest(
+        tenant_id=tw.tenant.id, portal_id=PORTAL_ID, hubspot_object_type="contacts",
+        hubspot_object_id=str(uuid.uuid4().int % 10**9), policy="ignore",
+        state=DeletionState.completed, outcomes={}, requested_at=now, completed_at=now,
+        attempts=1,
+    )  # fmt: skip
+    db.add(request)
+    await db.commit()
+    return request.id

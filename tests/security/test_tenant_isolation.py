@@ -20,6 +20,7 @@ from tests.routes import PATH_PARAM, api_operations
 MINIMAL_BODIES = {
     ("PUT", "/api/v1/connections/{connection_id}/secrets"): {"secrets": {"token": "x"}},
     ("PATCH", "/api/v1/interfaces/{interface_id}"): {"interval_minutes": 20},
+    ("POST", "/api/v1/suppressions/{suppression_id}/lift"): {"reason": "x"},
 }
 
 
@@ -35,6 +36,7 @@ def ids_of(world_tenant: object, world: World) -> dict[str, uuid.UUID]:
         "version_id": t.version.id,  # type: ignore[attr-defined]
         "token_id": uuid.uuid4(),
         "target_id": uuid.uuid4(),  # notification targets: tests/notify/test_api.py has real ones
+        "suppression_id": uuid.uuid4(),  # tests/privacy/test_suppression_list.py has real ones
     }
 
 

@@ -12,6 +12,7 @@ from app.api.v1 import (
     oauth,
     run_items,
     runs,
+    suppressions,
 )
 
 router = APIRouter(prefix="/api/v1")
@@ -25,5 +26,6 @@ for module in (
     oauth,
     run_items,
     runs,
+    suppressions,
 ):
     router.include_router(module.router)

@@ -12,8 +12,6 @@ when it lost the run's lease), with counts and the cursors before and after.
 
 from __future__ import annotations
 
-import functools
-import gc
 import logging
 import uuid
 from typing import Any
@@ -23,6 +21,7 @@ from app.connectors.errors import ConnectorError
 from app.connectors.hubspot.client import HubSpotClient
 from app.connectors.hubspot.errors import HubSpotError
 from app.core.db import SessionFactory, session_scope
+from app.core.heap import freeze_startup_heap
 from app.models import SyncRun
 from app.models.base import utcnow
 from app.models.enums import RunStatus, RunTrigger
@@ -50,13 +49,15 @@ async def run_interface(
     mapping_version_id: uuid.UUID | None = None,
     triggered_by_id: uuid.UUID | None = None,
     hooks: RunHooks | None = None,
+    suppression_keys: tuple[bytes, ...] = (),
 ) -> SyncRun:
     """Run every object mapping of ``table`` once and return the finished run record.
 
     Errors about single records become failed items; errors that stop the run
     (``ConnectorError``, ``HubSpotError`` such as an auth failure) end it
     ``failed`` with a summary. Anything else also marks the run failed, then
-    propagates (a bug, or the process going down).
+    propagates (a bug, or the process going down). ``suppression_keys`` check records
+    against the privacy suppression list (``app.sync.privacy.suppressions``).
     """
     run = SyncRun(
         tenant_id=tenant_id,
@@ -67,10 +68,13 @@ async def run_interface(
         dry_run=dry_run,
         status=RunStatus.running,
     )
-    _freeze_startup_heap()
+    freeze_startup_heap()  # a CLI run's process, or the first run of one that serves
     hooks = hooks or RunHooks()
     run.worker, run.planned_at = hooks.worker, hooks.planned_at
-    context = RunContext(table, connector, hubspot, sessions, run, dry_run, hooks=hooks)
+    context = RunContext(
+        table, connector, hubspot, sessions, run, dry_run, hooks=hooks,
+        suppression_keys=suppression_keys,
+    )  # fmt: skip
     async with session_scope(sessions) as session:
         session.add(run)
         run.cursors_before = await _cursors(context, session)
@@ -88,20 +92,6 @@ async def run_interface(
     else:
         await _finish(context, None)
     return run
-
-
-@functools.cache
-def _freeze_startup_heap() -> None:
-    """Once per process, before its first run: collect garbage, then move every object
-    still alive (modules, the app, caches: they live as long as the process) to the
-    collector's permanent generation.
-
-    Full collections during a large run then walk only what the runs allocate, not the
-    whole heap; walking the heap scattered by the imports took about a fifth of the CPU
-    time of an initial sync.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 async def _run_objects(context: RunContext) -> None:

@@ -72,6 +72,7 @@ class RunContext:
     dry_run: bool = False
     counts: RunCounts = field(default_factory=RunCounts)
     hooks: RunHooks = field(default_factory=RunHooks)
+    suppression_keys: tuple[bytes, ...] = ()  # the privacy suppression list's, newest first
 
     def checkpoint(self) -> None:
         """Called after each committed batch: stop here if the process asked to."""

@@ -18,6 +18,7 @@ Every record processed again resolves its earlier failures.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,8 +52,10 @@ from app.sync.engine.to_hubspot_writes import (
     write_back,
 )
 from app.sync.mapping.model import Direction, ObjectMapping
+from app.sync.privacy.suppressions import Suppressor, load_suppressor
 
 DIRECTION = SyncDirection.to_hubspot
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +76,19 @@ class ToHubSpot:
         self.mapper = RecordMapper(mapping)
         self.recorder = Recorder(context.run, mapping.name, DIRECTION, context.counts)
         self.open_failures = True  # earlier runs left failures to resolve (checked per run)
+        self.suppressed: Suppressor | None = None  # the privacy suppression list, if any
 
     async def run(self) -> None:
         """Read every change since the cursor, then retry earlier failures not read again
         (a retry run on request: only the chosen failures, nothing read)."""
+        context = self.context
+        self.suppressed = await load_suppressor(
+            context.sessions,
+            context.scope,
+            context.interface_id,
+            self.mapping,
+            context.suppression_keys,
+        )
         retries = await self._open_failures()
         only = self.context.hooks.only
         if only is not None:
@@ -84,6 +96,11 @@ class ToHubSpot:
         else:
             await self._read_changes(retries)
         await self._retry(retries)
+        if self.suppressed is not None and self.suppressed.hits:
+            logger.info(
+                "run %s, %s: %d records skipped, on the privacy suppression list",
+                context.run.id, self.mapping.name, self.suppressed.hits,
+            )  # fmt: skip
 
     async def _read_changes(self, retries: set[str]) -> None:
         """Every change since the cursor; what is read again leaves ``retries``."""
@@ -105,7 +122,10 @@ class ToHubSpot:
         *,
         force: bool = False,
     ) -> None:
+        suppressed = self.suppressed
         for bad in unreadable:
+            if suppressed and bad.key and self._skip(suppressed.blocks_key(bad.key)):
+                continue
             payload = {"record": json_safe(bad.raw)}
             self.recorder.item(
                 ItemAction.skip, bad.key, payload=payload, error=ItemError(bad.reason), failed=True
@@ -130,11 +150,14 @@ class ToHubSpot:
 
     def _map(self, records: Sequence[Record]) -> list[_Mapped]:
         mapped: list[_Mapped] = []
+        suppressed, match = self.suppressed, self.mapping.hubspot.match
         for record in records:
             if not self.mapper.accepts(record):
                 self.recorder.count(Outcome.skipped)
                 continue
             key = self.mapper.key(record)
+            if suppressed and self._skip(suppressed.blocks_key(key)):
+                continue
             try:
                 values = self.mapper.to_hubspot(record)
             except MappingFailure as exc:
@@ -143,9 +166,18 @@ class ToHubSpot:
                     ItemAction.update, key, payload=payload, error=ItemError(str(exc)), failed=True
                 )
                 continue
+            if suppressed and self._skip(suppressed.blocks_match(values.get(match))):
+                continue
             refs = self.mapper.references(record)
             mapped.append(_Mapped(key, record, values, self._modified(record), refs))
         return mapped
+
+    def _skip(self, suppressed: bool) -> bool:
+        """A record the privacy suppression list names (by source key or match value) is
+        counted skipped and gets no item, which would store the person's data again."""
+        if suppressed:
+            self.recorder.count(Outcome.skipped)
+        return suppressed
 
     def _modified(self, record: Record) -> datetime | None:
         field = self.mapping.source.updated

@@ -15,11 +15,13 @@ gdpr_delete`` is erased in HubSpot by hubsync itself (``erasure``): the same
 request, tombstone and purge, with HubSpot as the system that must confirm.
 
 Modules: ``handler`` (the entry points), ``attempt`` (one attempt), ``erasure``
-(hubsync's own GDPR delete in HubSpot, ``erasure_retry`` its retries), ``settle``
+(hubsync's own GDPR delete in HubSpot, ``erasure_retry`` its retries),
+``suppressions`` (the list that keeps a deleted person out of HubSpot, read by
+the sync engine), ``lifting`` (operators lifting entries of it), ``settle``
 (what an attempt's end writes and tells), ``targets``
 (where the person may be), ``source`` (the step in a source system),
 ``outcomes`` (the tombstone's vocabulary and retry schedule), ``notices``
 (messages about stuck deletions), ``log`` (the deletion log and its export),
 ``repository`` (their SQL). The package imports none of them: the sync engine
-uses ``erasure``, and ``handler`` reaches the scheduler, which runs the engine.
+uses ``erasure`` and ``suppressions``, and ``handler`` reaches the scheduler, which runs the engine.
 """

@@ -8,7 +8,9 @@ process that dies half-way leaves the retry scheduled.
 Per interface, under the interface's lease (no sync run reads or writes the
 pair meanwhile; a busy interface is tried again later):
 
-1. the person's data in hubsync goes at once: the record links lose their
+1. the person's keys go on the suppression list (``suppressions``: keyed hashes,
+   for mappings that send to HubSpot, so no later run creates them there again),
+   then the person's data in hubsync goes at once: the record links lose their
    baselines and hashes, and the run items about the record are deleted (the
    runs keep their counts). The links' source keys stay: step 2 needs them;
 2. the policy's step in the source, outside any transaction (``source.py``);
@@ -59,6 +61,7 @@ from app.sync.privacy.outcomes import (
 from app.sync.privacy.repository import DeletionRequestRepository, PurgeRepository
 from app.sync.privacy.settle import Conclusion, settle_attempt
 from app.sync.privacy.source import apply_in_source
+from app.sync.privacy.suppressions import KEY_PURPOSE, suppress
 from app.sync.privacy.targets import EVENT_PREFIX, InterfaceTargets, Target, targets_on_portal
 from app.sync.scheduling.executor import process_holder
 from app.sync.scheduling.leases import Leases, interface_lease
@@ -195,7 +198,7 @@ async def _interface(
             work.record(target, SystemState.pending, reason=BUSY_REASON)
         return
     try:
-        held = await _hold(sessions, work, pending)
+        held = await _hold(sessions, work, pending, box.purpose_keys(KEY_PURPOSE))
         acting = _settle_without_source(work, pending, held)
         if acting:
             await _in_source(box, work, unit.source, acting, held)
@@ -206,9 +209,10 @@ async def _interface(
 
 
 async def _hold(
-    sessions: SessionFactory, work: _Attempt, targets: Sequence[Target]
+    sessions: SessionFactory, work: _Attempt, targets: Sequence[Target], keys: tuple[bytes, ...]
 ) -> dict[str, _Held]:
-    """Step 1: purge the person's data from links and run items, keep the links' keys."""
+    """Step 1: suppress the person, purge their data from links and run items, keep the
+    links' keys."""
     held: dict[str, _Held] = {}
     async with scoped_session(sessions, work.scope) as session:
         repo = PurgeRepository(session, work.scope)
@@ -217,6 +221,10 @@ async def _hold(
             held[target.key] = _Held(
                 [link.id for link in links], [link.source_key for link in links]
             )
+            await suppress(
+                session, tenant_id=work.tenant_id, interface_id=target.interface_id,
+                mapping=target.mapping, links=links, request_id=work.request_id, keys=keys,
+            )  # fmt: skip
             await repo.blank_links(held[target.key].link_ids)
             work.purged["run_items"] += await repo.remove_items(
                 target.interface_id, target.mapping.name,

@@ -6,7 +6,8 @@ deleted permanently (``POST /crm/v3/objects/contacts/gdpr-delete``) instead of
 archived, and recorded like a privacy deletion from HubSpot: one deletion
 request per contact, in the same log, with HubSpot's outcome (``hubspot``) and
 hubsync's purge (``hubsync``: the pair's record link, its run items, the
-portal's webhook events about the contact). hubsync's copy goes at once,
+portal's webhook events about the contact), and the pair goes on the
+suppression list (``suppressions``). hubsync's copy goes at once,
 whether or not HubSpot confirmed, since the request holds the HubSpot id a
 retry needs; a refusal leaves the request failed, told once and retried by
 the scheduler (``erasure_retry``). A contact HubSpot no longer has counts as
@@ -45,6 +46,7 @@ from app.sync.privacy.outcomes import (
 )
 from app.sync.privacy.repository import DeletionRequestRepository, PurgeRepository, portal_of
 from app.sync.privacy.settle import Conclusion, settle_attempt
+from app.sync.privacy.suppressions import suppress
 from app.sync.privacy.targets import EVENT_PREFIX, HUBSPOT_OBJECT
 from app.sync.repositories import ConnectionRepository, InterfaceRepository
 
@@ -63,7 +65,7 @@ async def erase_in_hubspot(
     counted ``deleted`` once HubSpot confirmed, else ``skipped`` (the request retries)."""
     target, portal_id = await _origin(session, context, mapping)
     for link in links:
-        done = await _erase(session, context, target, portal_id, link)
+        done = await _erase(session, context, mapping, target, portal_id, link)
         recorder.count(Outcome.deleted if done else Outcome.skipped)
 
 
@@ -125,11 +127,13 @@ async def _origin(
 async def _erase(
     session: AsyncSession,
     context: RunContext,
+    mapping: ObjectMapping,
     target: Mapping[str, Any],
     portal_id: int,
     link: RecordLink,
 ) -> bool:
-    """One contact: its request (attempt 1), HubSpot's GDPR delete, hubsync's purge, the
+    """One contact: its request (attempt 1), HubSpot's GDPR delete, the suppression of the
+    pair (a row created again in the source stays out of HubSpot), hubsync's purge, the
     outcome. Whether HubSpot confirmed."""
     now, hubspot_id = utcnow(), str(link.hubspot_id)
     request = await DeletionRequestRepository.scoped(session, context.scope).create(
@@ -142,6 +146,10 @@ async def _erase(
         flush=True,
     )  # fmt: skip
     state, reason = await gdpr_delete(context.hubspot, hubspot_id)
+    await suppress(
+        session, tenant_id=context.run.tenant_id, interface_id=context.interface_id,
+        mapping=mapping, links=[link], request_id=request.id, keys=context.suppression_keys,
+    )  # fmt: skip
     purged = await _purge(PurgeRepository(session, context.scope), link, portal_id, target)
     hubspot = hubspot_outcome(target, state, at=now, reason=reason)
     conclusion = conclude(request, hubspot=hubspot, purged=purged, now=now)

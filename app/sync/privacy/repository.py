@@ -12,12 +12,19 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.repository import TenantRepository
 from app.core.tenancy import TenantScope
-from app.models import Connection, DeletionRequest, RecordLink, RunItem, WebhookEvent
+from app.models import (
+    Connection,
+    DeletionRequest,
+    PrivacySuppression,
+    RecordLink,
+    RunItem,
+    WebhookEvent,
+)
 from app.models.enums import ConnectionKind, DeletionState
 
 
@@ -87,6 +94,84 @@ class DeletionRequestRepository(TenantRepository[DeletionRequest]):
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
+
+
+class SuppressionRepository(TenantRepository[PrivacySuppression]):
+    """The privacy suppression list in a tenant scope."""
+
+    model = PrivacySuppression
+
+    async def active_hashes(
+        self, interface_id: uuid.UUID, object_name: str, among: Collection[str] | None = None
+    ) -> set[str]:
+        """The hashes of the active entries of one interface and object mapping (only those
+        in ``among`` when given)."""
+        statement = select(PrivacySuppression.key_hash).where(
+            self._scoped(),
+            PrivacySuppression.interface_id == interface_id,
+            PrivacySuppression.object_name == object_name,
+            PrivacySuppression.lifted_at.is_(None),
+        )
+        if among is not None:
+            statement = statement.where(PrivacySuppression.key_hash.in_(list(among)))
+        return set((await self.session.scalars(statement)).all())
+
+    async def add(self, entries: Sequence[PrivacySuppression]) -> None:
+        """Store new entries (flushed, so a duplicate active one fails here)."""
+        self.session.add_all(entries)
+        await self.session.flush()
+
+    def log(
+        self, *, request_id: uuid.UUID | None = None, active: bool | None = None
+    ) -> Select[PrivacySuppression]:
+        """The entries, newest first; optionally one request's, only active or only lifted."""
+        statement = self.select().order_by(
+            PrivacySuppression.created_at.desc(), PrivacySuppression.id.desc()
+        )
+        if request_id is not None:
+            statement = statement.where(PrivacySuppression.deletion_request_id == request_id)
+        if active is not None:
+            lifted = PrivacySuppression.lifted_at
+            statement = statement.where(lifted.is_(None) if active else lifted.is_not(None))
+        return statement
+
+    async def active_per_request(self, request_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """How many active entries each of ``request_ids`` left (requests without: absent)."""
+        if not request_ids:
+            return {}
+        request = PrivacySuppression.deletion_request_id
+        rows = await self.session.execute(
+            select(request, func.count())
+            .where(self._scoped(), request.in_(list(request_ids)),
+                   PrivacySuppression.lifted_at.is_(None))
+            .group_by(request)
+        )  # fmt: skip
+        return {row[0]: int(row[1]) for row in rows if row[0] is not None}
+
+    async def lift(
+        self, entry_ids: Collection[uuid.UUID], *, at: datetime, by: str, reason: str
+    ) -> set[uuid.UUID]:
+        """Lift the active ones of ``entry_ids``: the ids lifted (not those lifted before)."""
+        if not entry_ids:
+            return set()
+        result = await self.session.execute(
+            update(PrivacySuppression)
+            .where(
+                self._scoped(),
+                PrivacySuppression.id.in_(list(entry_ids)),
+                PrivacySuppression.lifted_at.is_(None),
+            )
+            .values(lifted_at=at, lifted_by=by, lift_reason=reason)
+            .returning(PrivacySuppression.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.scalars().all())
+
+    def _scoped(self) -> ColumnElement[bool]:
+        """The scope's tenant filter, for statements ``select()`` does not build."""
+        if self.scope.tenant_id is None:
+            return true()
+        return PrivacySuppression.tenant_id == self.scope.tenant_id
 
 
 class PortalRepository:
