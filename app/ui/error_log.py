@@ -281,9 +281,7 @@ async def retry_group(
     back: BackField = "/ui/errors",
 ) -> Response:
     """Retry every open failed record of a group now."""
-    page.actor.require(Permission.operate_interfaces)
-    group = await runs.get_error_group(session, actor=page.actor, group_id=group_id)
-    ids = await runs.group_item_ids(session, actor=page.actor, group=group)
+    ids = await _open_records(page, session, group_id)
     return await _retry(request, page, session, state, ids, back)
 
 
@@ -311,11 +309,16 @@ async def resolve_group(
     back: BackField = "/ui/errors",
 ) -> Response:
     """Mark every open failed record of a group as resolved."""
-    page.actor.require(Permission.operate_interfaces)
-    group = await runs.get_error_group(session, actor=page.actor, group_id=group_id)
-    ids = await runs.group_item_ids(session, actor=page.actor, group=group)
+    ids = await _open_records(page, session, group_id)
     count = await retry.resolve_items(session, actor=page.actor, item_ids=ids)
     return action_answer(request, Notice.resolved, count, back)
+
+
+async def _open_records(page: Page, session: SessionDep, group_id: str) -> list[uuid.UUID]:
+    """The open failed records of a group an operating user acts on."""
+    page.actor.require(Permission.operate_interfaces)
+    group = await runs.get_error_group(session, actor=page.actor, group_id=group_id)
+    return await runs.group_item_ids(session, actor=page.actor, group=group)
 
 
 async def _retry(

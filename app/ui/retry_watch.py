@@ -48,7 +48,7 @@ async def retry_progress(
     """Polled while a retry runs; when all its runs finished: the outcome, and a reload."""
     if not run:  # nothing to follow: an idle poller
         return render(request, TEMPLATE, {"watch_url": None, "totals": None})
-    found = [await runs.get_run(session, actor=page.actor, run_id=run_id) for run_id in run]
+    found = await runs.get_runs(session, actor=page.actor, run_ids=run)
     if any(r.status is RunStatus.running for r in found):
         return render(request, TEMPLATE, {"watch_url": watch_url(run), "poll": RUN_POLL})
     totals: Counter[str] = Counter()

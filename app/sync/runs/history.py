@@ -142,6 +142,17 @@ async def get_run(session: AsyncSession, *, actor: Actor, run_id: uuid.UUID) -> 
     return run
 
 
+async def get_runs(
+    session: AsyncSession, *, actor: Actor, run_ids: Sequence[uuid.UUID]
+) -> list[SyncRun]:
+    """Runs in the actor's scope, in one query (``NotFound`` if any is not there)."""
+    repo = SyncRunRepository.scoped(session, actor.scope)
+    found = await repo.get_all(repo.select().where(SyncRun.id.in_(run_ids)))
+    if len(found) != len(set(run_ids)):
+        raise NotFound("run not found")
+    return list(found)
+
+
 async def run_detail(session: AsyncSession, *, actor: Actor, run_id: uuid.UUID) -> RunDetail:
     """A run with its interface's name, its mapping version's number and who started it."""
     run = await get_run(session, actor=actor, run_id=run_id)
