@@ -69,6 +69,8 @@ class SyncRun(TenantOwned, Base):
 class RunItem(TenantOwned, Base):
     """One record's task in a run, with the payload that was (or should have been) sent."""
 
+    tenant_indexed = False  # queried by run or interface, never by tenant alone
+
     __tablename__ = "run_items"
     __table_args__ = (
         Index("ix_run_items_run_object_action", "run_id", "object_name", "action"),

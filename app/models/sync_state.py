@@ -16,6 +16,8 @@ from app.models.enums import SyncDirection
 class RecordLink(TenantOwned, Base):
     """Identity map: a source key and its HubSpot id, with the last synced hash per side."""
 
+    tenant_indexed = False  # queried by run or interface, never by tenant alone
+
     __tablename__ = "record_links"
     __table_args__ = (
         UniqueConstraint("interface_id", "object_name", "source_key"),

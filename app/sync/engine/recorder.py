@@ -107,12 +107,22 @@ class Recorder:
                 "error_cause": cause_digest(error.message if error else None) if failed else None,
                 "http_status": error.http_status if error else None,
                 "correlation_id": error.correlation_id if error else None,
-                "created_at": utcnow(),
             }
         )
 
-    async def write(self, session: AsyncSession) -> None:
-        """Insert the batch's item rows in one statement (the next batch starts empty)."""
+    def take(self) -> list[dict[str, Any]]:
+        """The batch's item rows, stamped with one ``created_at``; the recorder starts empty.
+
+        One moment per batch (its commit's), which the bulk insert converts once
+        instead of once per row.
+        """
         rows, self.pending = self.pending, []
-        if rows:
-            await insert_rows(session, RunItem.metadata.tables[RunItem.__tablename__], rows)
+        written_at = utcnow()
+        for row in rows:
+            row["created_at"] = written_at
+        return rows
+
+    async def write(self, session: AsyncSession) -> None:
+        """Insert the batch's item rows in one statement."""
+        if self.pending:
+            await insert_rows(session, RunItem.metadata.tables[RunItem.__tablename__], self.take())

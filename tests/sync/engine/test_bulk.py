@@ -34,7 +34,7 @@ async def _recorded(db: AsyncSession, world: World, object_name: str) -> list[di
     error = ItemError("Email address a@b.ch is invalid", http_status=400, correlation_id="c-1")
     recorder.item(ItemAction.create, "K-3", payload={"record": {"n": 1}}, error=error, failed=True)
     recorder.item(ItemAction.skip, None)
-    return recorder.pending
+    return recorder.take()
 
 
 def _stored(items: list[RunItem]) -> list[dict[str, Any]]:
