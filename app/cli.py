@@ -623,20 +623,25 @@ def purge(
         bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
     ] = False,
 ) -> None:
-    """Delete run items past their retention (HUBSYNC_RUN_ITEM_RETENTION_DAYS)."""
+    """Delete run items and webhook events past their retention (HUBSYNC_*_RETENTION_DAYS)."""
     from app.models.base import utcnow
-    from app.sync.retention import purge_run_items
+    from app.sync.retention import RetentionPolicy, purge_expired
 
     settings = _settings()
+    try:
+        policy = RetentionPolicy.from_settings(settings)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
 
     async def work(session: AsyncSession) -> str:
-        result = await purge_run_items(
-            session, actor=CLI_ACTOR, now=utcnow(), dry_run=dry_run,
-            retention_days=settings.run_item_retention_days,
-            max_retention_days=settings.run_item_max_retention_days,
-        )  # fmt: skip
+        result = await purge_expired(
+            session, actor=CLI_ACTOR, now=utcnow(), policy=policy, dry_run=dry_run
+        )
         verb = "would delete" if dry_run else "deleted"
-        return f"{verb} {result.settled} settled and {result.failed} failed run item(s)"
+        return (
+            f"{verb} {result.settled} settled and {result.failed} failed run item(s), "
+            f"{result.webhook_events} webhook event(s)"
+        )
 
     typer.echo(_run_in_session(settings, work))
 

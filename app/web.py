@@ -17,6 +17,7 @@ from app.models import SyncRun
 from app.notify.dispatcher import deliver_due
 from app.sync.health import record_reaped_run
 from app.sync.privacy.handler import handle_privacy_deletion
+from app.sync.retention import RetentionPolicy, purge_when_due
 from app.sync.scheduling.executor import RunExecutor, process_holder
 from app.sync.scheduling.leases import Leases
 from app.sync.scheduling.scheduler import Scheduler
@@ -26,6 +27,7 @@ CSRF_COOKIE = "hubsync_csrf"
 NOTIFY_EVERY_S = 15.0  # how often pending notifications are sent (and retried)
 WEBHOOKS_EVERY_S = 1.0  # how often received webhook events are routed to targeted runs
 CHECKPOINT_EVERY_S = 2.0  # how often SQLite's WAL is checkpointed, outside any request
+RETENTION_EVERY_S = 3600.0  # how often a process looks whether the daily purge is due
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,11 @@ def build_scheduler(state: WebState) -> Scheduler:
     async def checkpoint() -> object:
         return await checkpoint_wal(state.engine)
 
+    policy = RetentionPolicy.from_settings(settings)  # refused at start when out of bounds
+
+    async def purge() -> object:
+        return await purge_when_due(sessions, state.executor.leases, policy)
+
     async def reaped(run: SyncRun) -> None:
         await record_reaped_run(sessions, run, public_url=settings.public_url)
 
@@ -100,6 +107,7 @@ def build_scheduler(state: WebState) -> Scheduler:
         sessions, state.executor, tick_seconds=settings.scheduler_tick_seconds,
         jobs={"notifications": (deliver, NOTIFY_EVERY_S),
               "webhooks": (webhooks.tick, WEBHOOKS_EVERY_S),
-              "wal_checkpoint": (checkpoint, CHECKPOINT_EVERY_S)},
+              "wal_checkpoint": (checkpoint, CHECKPOINT_EVERY_S),
+              "retention": (purge, RETENTION_EVERY_S)},
         on_aborted=reaped,
     )  # fmt: skip

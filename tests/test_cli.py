@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -395,3 +396,34 @@ def test_mapping_validate_and_export_from_the_command_line(db_file: Path, tmp_pa
     refused = invoke(["mapping", "validate", str(broken)])
     assert refused.exit_code == 1
     assert "between 10 and 45" in refused.stderr
+
+
+def test_purge_counts_then_deletes_what_is_past_its_retention(
+    migrated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBSYNC_WEBHOOK_EVENT_RETENTION_DAYS", "7")
+    with sqlite3.connect(migrated) as connection:
+        for event_id, age in (("old", 8), ("new", 1)):
+            connection.execute(
+                "INSERT INTO webhook_events (id, portal_id, event_id, subscription_type, state,"
+                " attempts, received_at, payload) VALUES (?, 1, ?, 'contact.creation',"
+                " 'processed', 0, datetime('now', ?), '{}')",
+                (uuid.uuid4().hex, event_id, f"-{age} days"),
+            )
+    dry = invoke(["purge", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "would delete 0 settled and 0 failed run item(s), 1 webhook event(s)" in dry.output
+    done = invoke(["purge"])
+    assert "deleted 0 settled and 0 failed run item(s), 1 webhook event(s)" in done.output
+    assert query(migrated, "SELECT event_id FROM webhook_events") == [("new",)]
+
+
+def test_purge_refuses_a_retention_longer_than_the_maximum(
+    migrated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUBSYNC_WEBHOOK_EVENT_RETENTION_DAYS", "200")
+    result = invoke(["purge"])
+    assert result.exit_code == 1
+    assert "webhook event retention must be at least one day and at most the maximum" in (
+        result.output
+    )

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     run_item_retention_days: int = Field(default=30, ge=1, le=90)
     run_item_max_retention_days: int = Field(default=90, ge=1, le=365)
+    webhook_event_retention_days: int = Field(default=7, ge=1, le=365)
     docs: bool | None = None
     # Scheduler: each `hubsync serve` process looks for due interfaces every tick and runs
     # those whose lease it wins; a lease not renewed for `lease_ttl_seconds` is taken over.

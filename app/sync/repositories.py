@@ -7,12 +7,21 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.repository import RepositoryBase, TenantRepository
-from app.models import AuditEntry, Connection, Interface, MappingVersion, RunItem, SyncRun, Tenant
-from app.models.enums import Health, ItemStatus
+from app.models import (
+    AuditEntry,
+    Connection,
+    Interface,
+    MappingVersion,
+    RunItem,
+    SyncRun,
+    Tenant,
+    WebhookEvent,
+)
+from app.models.enums import Health, ItemStatus, WebhookState
 
 
 class TenantsRepository(RepositoryBase[Tenant]):
@@ -136,11 +145,15 @@ class AuditRepository(RepositoryBase[AuditEntry]):
 
     model = AuditEntry
 
-    async def latest_for(self, action: str, target_id: uuid.UUID) -> AuditEntry | None:
-        """The newest entry of ``action`` on ``target_id``."""
+    async def latest_for(self, action: str, target_id: uuid.UUID | None) -> AuditEntry | None:
+        """The newest entry of ``action`` on ``target_id`` (None: on no target, a system job)."""
+        on_target = (
+            AuditEntry.target_id.is_(None) if target_id is None
+            else AuditEntry.target_id == str(target_id)
+        )  # fmt: skip
         statement = (
             select(AuditEntry)
-            .where(AuditEntry.action == action, AuditEntry.target_id == str(target_id))
+            .where(AuditEntry.action == action, on_target)
             .order_by(AuditEntry.created_at.desc())
             .limit(1)
         )
@@ -195,23 +208,47 @@ class FailedItemRepository(TenantRepository[RunItem]):
 
 
 class RetentionRepository:
-    """Bulk deletion of run items past their retention (across tenants: a system job)."""
+    """Bulk deletion of rows past their retention (across tenants: a system job)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def count_items(self, *, before: datetime, statuses: Sequence[ItemStatus]) -> int:
-        """How many items of ``statuses`` were created before ``before``."""
-        statement = (
-            select(func.count())
-            .select_from(RunItem)
-            .where(RunItem.created_at < before, RunItem.status.in_(statuses))
-        )
-        return int((await self.session.execute(statement)).scalar_one())
+        """How many run items of ``statuses`` were created before ``before``."""
+        return await self._count(_expired_items(before, statuses))
 
     async def delete_items(self, *, before: datetime, statuses: Sequence[ItemStatus]) -> int:
-        """Delete items of ``statuses`` created before ``before``; returns how many."""
-        result = await self.session.execute(
-            delete(RunItem).where(RunItem.created_at < before, RunItem.status.in_(statuses))
-        )
+        """Delete run items of ``statuses`` created before ``before``; returns how many."""
+        return await self._delete(_expired_items(before, statuses))
+
+    async def count_events(self, *, before: datetime, states: Sequence[WebhookState]) -> int:
+        """How many webhook events in ``states`` were received before ``before``."""
+        return await self._count(_expired_events(before, states))
+
+    async def delete_events(self, *, before: datetime, states: Sequence[WebhookState]) -> int:
+        """Delete webhook events in ``states`` received before ``before``; returns how many."""
+        return await self._delete(_expired_events(before, states))
+
+    async def _count(self, where: Expired) -> int:
+        statement = select(func.count()).select_from(where.model).where(*where.conditions)
+        return int((await self.session.execute(statement)).scalar_one())
+
+    async def _delete(self, where: Expired) -> int:
+        result = await self.session.execute(delete(where.model).where(*where.conditions))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class Expired(NamedTuple):
+    """The rows of one table past their retention: the table and the WHERE terms."""
+
+    model: type[RunItem] | type[WebhookEvent]
+    conditions: tuple[ColumnElement[bool], ...]
+
+
+def _expired_items(before: datetime, statuses: Sequence[ItemStatus]) -> Expired:
+    return Expired(RunItem, (RunItem.created_at < before, RunItem.status.in_(statuses)))
+
+
+def _expired_events(before: datetime, states: Sequence[WebhookState]) -> Expired:
+    conditions = (WebhookEvent.received_at < before, WebhookEvent.state.in_(states))
+    return Expired(WebhookEvent, conditions)
