@@ -578,6 +578,7 @@ def run_command(
 
     from app.core.secrets_box import SecretBox
     from app.models.enums import RunStatus, RunTrigger
+    from app.sync.hubspot_oauth.config import OAuthConfig
     from app.sync.interfaces import find_interface
     from app.sync.running import run_now
     from app.sync.scheduling.executor import RunExecutor, process_holder
@@ -595,12 +596,14 @@ def run_command(
                     session, actor=CLI_ACTOR, name=interface, tenant=tenant
                 )
             box = SecretBox(settings.secret_keys)
+            oauth_app = OAuthConfig.from_settings(settings)
             if dry_run:
                 return await run_now(sessions, actor=CLI_ACTOR, box=box, interface_id=found.id,
-                                     dry_run=True, public_url=settings.public_url)  # fmt: skip
+                                     dry_run=True, public_url=settings.public_url,
+                                     oauth_app=oauth_app)  # fmt: skip
             ttl = timedelta(seconds=settings.lease_ttl_seconds)
             executor = RunExecutor(sessions, box, Leases(sessions, process_holder("cli"), ttl),
-                                   public_url=settings.public_url)  # fmt: skip
+                                   public_url=settings.public_url, oauth_app=oauth_app)  # fmt: skip
             return await executor.run(found.id, trigger=RunTrigger.manual, actor=CLI_ACTOR)
         except HubsyncError as exc:
             raise _fail(exc.message) from None

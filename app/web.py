@@ -16,6 +16,7 @@ from app.core.settings import Settings
 from app.models import SyncRun
 from app.notify.dispatcher import deliver_due
 from app.sync.health import record_reaped_run
+from app.sync.hubspot_oauth.config import OAuthConfig
 from app.sync.privacy.handler import handle_privacy_deletion
 from app.sync.retention import RetentionPolicy, purge_when_due
 from app.sync.scheduling.executor import RunExecutor, process_holder
@@ -71,6 +72,7 @@ class WebState:
                 Leases(sessions, process_holder(), ttl),
                 public_url=settings.public_url,
                 max_concurrent=settings.max_concurrent_runs,
+                oauth_app=OAuthConfig.from_settings(settings),
             ),
         )
 
@@ -101,7 +103,7 @@ def build_scheduler(state: WebState) -> Scheduler:
     webhooks = WebhookWorker(
         sessions, state.executor, box=state.secret_box, privacy=handle_privacy_deletion,
         debounce=timedelta(seconds=settings.webhook_debounce_seconds),
-        public_url=settings.public_url,
+        public_url=settings.public_url, oauth_app=state.executor.oauth_app,
     )  # fmt: skip
     return Scheduler(
         sessions, state.executor, tick_seconds=settings.scheduler_tick_seconds,

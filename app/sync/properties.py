@@ -17,6 +17,7 @@ from app.connectors.hubspot.errors import HubSpotError
 from app.core.audit import record_audit
 from app.core.errors import HubsyncError
 from app.core.secrets_box import SecretBox
+from app.sync.hubspot_oauth.config import OAuthConfig
 from app.sync.interfaces import get_interface
 from app.sync.mapping.hubspot_properties import PlannedProperty, create_missing_properties
 from app.sync.running import hubspot_access
@@ -36,12 +37,17 @@ async def create_version_properties(
     box: SecretBox,
     version_id: uuid.UUID,
     dry_run: bool = False,
+    oauth_app: OAuthConfig | None = None,
 ) -> list[PlannedProperty]:
-    """Create the custom properties ``version``'s table needs and its portal lacks (operators)."""
+    """Create the custom properties ``version``'s table needs and its portal lacks (operators).
+
+    ``oauth_app`` is the settings' HubSpot app, whose secret refreshes OAuth tokens."""
     version = await get_version(session, actor=actor, version_id=version_id)
     actor.require(Permission.manage_connections)
     interface = await get_interface(session, actor=actor, interface_id=version.interface_id)
-    access = await hubspot_access(session, actor=actor, box=box, interface=interface)
+    access = await hubspot_access(
+        session, actor=actor, box=box, interface=interface, oauth_app=oauth_app
+    )
     try:
         async with access.client() as client:
             planned = await create_missing_properties(

@@ -24,12 +24,13 @@ from app.core.errors import InvalidInput
 from app.core.metrics import METRICS
 from app.core.secrets_box import SecretBox
 from app.core.tenancy import bind_scope
-from app.models import Interface, SyncRun
+from app.models import Connection, Interface, SyncRun
 from app.models.enums import RunStatus, RunTrigger
 from app.sync.connections import get_connection, open_connection_secrets
 from app.sync.engine.runner import run_interface
 from app.sync.engine.state import RunHooks
 from app.sync.health import apply_run_health
+from app.sync.hubspot_oauth.config import OAuthConfig
 from app.sync.hubspot_oauth.grant import OAuthGrant, oauth_grant
 from app.sync.interfaces import get_interface
 from app.sync.mapping.model import MappingTable
@@ -69,18 +70,38 @@ class HubSpotAccess:
 
 
 async def hubspot_access(
-    session: AsyncSession, *, actor: Actor, box: SecretBox, interface: Interface
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    box: SecretBox,
+    interface: Interface,
+    oauth_app: OAuthConfig | None = None,
 ) -> HubSpotAccess:
-    """The interface's HubSpot connection, its access token decrypted (never for display)."""
+    """The interface's HubSpot connection, its access token decrypted (never for display).
+
+    ``oauth_app`` is the settings' HubSpot app: an OAuth connection of that app
+    refreshes its tokens with the app's current secret (see ``oauth_grant``).
+    """
     portal = await get_connection(
         session, actor=actor, connection_id=interface.hubspot_connection_id
     )
+    return portal_access(session, portal, box, oauth_app=oauth_app)
+
+
+def portal_access(
+    session: AsyncSession,
+    portal: Connection,
+    box: SecretBox,
+    *,
+    oauth_app: OAuthConfig | None = None,
+) -> HubSpotAccess:
+    """A HubSpot connection's access, its token decrypted; the caller scoped ``portal``."""
     secrets = open_connection_secrets(portal, box)
     token = secrets.get("access_token")
     if not token:
         raise InvalidInput(f"the HubSpot connection {portal.name!r} has no access token")
     base_url = str(portal.config.get("base_url", "https://api.hubapi.com"))
-    oauth = oauth_grant(session, portal, secrets, box)
+    oauth = oauth_grant(session, portal, secrets, box, settings_app=oauth_app)
     return HubSpotAccess(base_url=base_url, token=str(token), oauth=oauth)
 
 
@@ -94,14 +115,19 @@ async def run_now(
     dry_run: bool = False,
     hooks: RunHooks | None = None,
     public_url: str,
+    oauth_app: OAuthConfig | None = None,
 ) -> SyncRun:
     """Run one interface in the foreground and record its health; returns the run.
 
     Exclusive runs (one per interface, one writer per portal) are the
     executor's job (``app.sync.scheduling.executor``), which calls this.
-    ``public_url`` is where hubsync is reached, for the run link in notifications.
+    ``public_url`` is where hubsync is reached, for the run link in notifications;
+    ``oauth_app`` the settings' HubSpot app (``OAuthConfig.from_settings``), whose
+    secret refreshes the tokens of the connections it connected.
     """
-    plan = await _plan(sessions, actor=actor, box=box, interface_id=interface_id)
+    plan = await _plan(
+        sessions, actor=actor, box=box, interface_id=interface_id, oauth_app=oauth_app
+    )
     source = await asyncio.to_thread(  # first use imports connectors and drivers: not on the loop
         lambda: connector_class(plan.connector).from_settings(plan.source_settings)
     )
@@ -120,7 +146,12 @@ async def run_now(
 
 
 async def _plan(
-    sessions: SessionFactory, *, actor: Actor, box: SecretBox, interface_id: uuid.UUID
+    sessions: SessionFactory,
+    *,
+    actor: Actor,
+    box: SecretBox,
+    interface_id: uuid.UUID,
+    oauth_app: OAuthConfig | None,
 ) -> RunPlan:
     async with session_scope(sessions) as session:
         bind_scope(session, actor.scope)
@@ -130,7 +161,9 @@ async def _plan(
         source = await get_connection(
             session, actor=actor, connection_id=interface.source_connection_id
         )
-        hubspot = await hubspot_access(session, actor=actor, box=box, interface=interface)
+        hubspot = await hubspot_access(
+            session, actor=actor, box=box, interface=interface, oauth_app=oauth_app
+        )
         return RunPlan(
             tenant_id=interface.tenant_id, interface_id=interface.id, version_id=version.id,
             table=version_table(version), connector=source.connector,

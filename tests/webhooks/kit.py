@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.connectors.hubspot.schemas import ObjectSchema
 from app.connectors.hubspot.signatures import sign_v1, sign_v2, sign_v3
 from app.core.db import SessionFactory
 from app.models import Connection, Interface, MappingVersion, SyncRun, Tenant, WebhookEvent
@@ -166,3 +167,19 @@ class FakeRuns:
     def ids(self, mapping: str = "companies") -> list[set[str]]:
         """The HubSpot ids of ``mapping`` each run was asked for, in call order."""
         return [set(only.ids_of(mapping)) if only else set() for _, _, only in self.calls]
+
+
+class FakeSchemas:
+    """A connection's schema API: answers ``schemas`` (or raises ``error``), counts calls."""
+
+    def __init__(self, *schemas: ObjectSchema, error: Exception | None = None) -> None:
+        self.schemas = list(schemas)
+        self.error = error
+        self.calls: list[uuid.UUID] = []
+
+    async def __call__(self, connection_id: uuid.UUID, tenant_id: uuid.UUID) -> list[ObjectSchema]:
+        """The schemas, or the error; the call is counted either way."""
+        self.calls.append(connection_id)
+        if self.error is not None:
+            raise self.error
+        return self.schemas

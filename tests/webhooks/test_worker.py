@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.connectors.hubspot.errors import ScopeError
+from app.connectors.hubspot.schemas import ObjectSchema
 from app.core.db import SessionFactory, session_scope
 from app.core.errors import Conflict
 from app.core.secrets_box import SecretBox
@@ -29,7 +31,16 @@ from app.sync.webhooks.worker import (
     retry_delay,
 )
 from app.web import WebState, build_scheduler
-from tests.webhooks.kit import PORTAL, FakeRuns, add_portal_interface, batch, event, stored
+from tests.webhooks.kit import (
+    MAPPING_YAML,
+    PORTAL,
+    FakeRuns,
+    FakeSchemas,
+    add_portal_interface,
+    batch,
+    event,
+    stored,
+)
 
 pytestmark = pytest.mark.database
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -42,11 +53,17 @@ async def receive(sessions: SessionFactory, *events: dict[str, Any], at: datetim
         await store_events(session, events=parse_events(batch(*events)), received_at=at)
 
 
-def worker(web: WebState, runs: FakeRuns, privacy: PrivacyHandler | None = None) -> WebhookWorker:
+def worker(
+    web: WebState,
+    runs: FakeRuns,
+    privacy: PrivacyHandler | None = None,
+    schemas: FakeSchemas | None = None,
+) -> WebhookWorker:
     """A worker over the test database and ``runs`` (and the real privacy flow by default)."""
     return WebhookWorker(
         web.session_factory, runs, box=web.secret_box, debounce=DEBOUNCE,
         privacy=privacy or handle_privacy_deletion, public_url=web.settings.public_url,
+        schemas=schemas,
     )  # fmt: skip
 
 
@@ -107,26 +124,88 @@ async def test_what_nothing_reads_is_ignored_with_a_reason(
         event(1, portal=999),
         event(2, kind="deal.propertyChange"),
         event(3, kind="contact.propertyChange"),  # contacts only flow to HubSpot here
-        event(4, kind="company.associationChange"),
+        event(4, kind="conversation.newMessage"),
         event(5, kind="object.creation", objectTypeId="2-777"),
         event(6, None),
         event(7, kind="company.creation"),
+        event(
+            8,
+            None,
+            kind="company.associationChange",
+            associationType="COMPANY_TO_CONTACT",
+            fromObjectId=100,
+            toObjectId=200,
+        ),  # companies declare no association here
     )
     report = await worker(web, FakeRuns()).tick(T0 + DEBOUNCE)
-    assert report.ignored == 6
+    assert report.ignored == 7
     found = {e.event_id: e for e in await stored(web.session_factory)}
     reasons = {key: e.last_error for key, e in found.items() if e.state == WebhookState.ignored}
     assert reasons == {
         "1": "no HubSpot connection for portal 999",
         "2": f"no active interface on portal {PORTAL} reads 0-3",
         "3": f"no active interface on portal {PORTAL} reads 0-1",
-        "4": "company.associationChange is not a record change hubsync acts on",
+        "4": "conversation.newMessage is not a record change hubsync acts on",
         "5": f"no active interface on portal {PORTAL} reads 2-777",
         "6": "the event names no record",
+        "8": f"no active interface on portal {PORTAL} reads associations of 0-2 and 0-1",
     }
     assert found["7"].state == WebhookState.processed
     assert found["1"].tenant_id is None  # an unknown portal belongs to no tenant
     assert found["2"].tenant_id == interface.tenant_id
+
+
+CUSTOM_YAML = (
+    MAPPING_YAML
+    + """\
+  - name: cars
+    source: {object: vehicles, key: vin}
+    hubspot: {object: p_cars, match: vin}
+    direction: from_hubspot
+    fields:
+      - {source: vin, hubspot: vin}
+    associations:
+      - {field: customer_no, to: companies}
+"""
+)
+CARS = ObjectSchema(id="9", object_type_id="2-4711", name="cars", fully_qualified_name="p1_cars")
+
+
+async def test_custom_object_and_association_changes_run_the_mappings_that_read_them(
+    db: AsyncSession, web: WebState
+) -> None:
+    interface = await add_portal_interface(db, mapping_yaml=CUSTOM_YAML)
+    runs, schemas = FakeRuns(), FakeSchemas(CARS)
+    await receive(
+        web.session_factory,
+        event(1, 7, kind="object.propertyChange", objectTypeId="2-4711", propertyName="vin"),
+        event(2, None, kind="object.associationChange", fromObjectTypeId="0-2",
+              toObjectTypeId="2-4711", fromObjectId=100, toObjectId=8),
+        event(3, 100, kind="company.propertyChange"),
+    )  # fmt: skip
+    report = await worker(web, runs, schemas=schemas).tick(T0 + DEBOUNCE)
+    assert (report.started, report.processed, report.ignored) == ([interface.id], 3, 0)
+    assert runs.ids("cars") == [{"7", "8"}]
+    assert runs.ids("companies") == [{"100"}]  # the change, not the association
+    hubspot_connection = interface.hubspot_connection_id
+    assert schemas.calls == [hubspot_connection]
+
+
+async def test_custom_object_events_are_ignored_when_the_lookup_fails(
+    db: AsyncSession, web: WebState
+) -> None:
+    await add_portal_interface(db, mapping_yaml=CUSTOM_YAML)
+    schemas = FakeSchemas(error=ScopeError("This app hasn't been granted all required scopes",
+                                           status=403))  # fmt: skip
+    await receive(web.session_factory, event(1, 7, kind="object.creation", objectTypeId="2-4711"))
+    report = await worker(web, FakeRuns(), schemas=schemas).tick(T0 + DEBOUNCE)
+    assert report.ignored == 1
+    (found,) = await stored(web.session_factory)
+    assert found.state == WebhookState.ignored
+    assert found.last_error == (
+        "the custom object types could not be looked up in HubSpot (HTTP 403: This app hasn't "
+        "been granted all required scopes); the scheduled run picks the change up"
+    )
 
 
 async def test_a_paused_interface_reads_nothing(

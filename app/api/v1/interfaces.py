@@ -93,6 +93,7 @@ async def run_interface_now(
         run = await running.run_now(
             state.session_factory, actor=actor, box=state.secret_box,
             interface_id=interface_id, dry_run=True, public_url=state.settings.public_url,
+            oauth_app=state.executor.oauth_app,
         )  # fmt: skip
         response.status_code = status.HTTP_200_OK
         return RunOut.model_validate(run)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel
 
-from app.api.deps import ApiActor, SecretBoxDep, SessionDep
+from app.api.deps import ApiActor, SecretBoxDep, SessionDep, StateDep
 from app.api.v1.schemas import MappingVersionDetailOut, MappingVersionOut
 from app.core.errors import (
     Conflict,
@@ -187,10 +187,12 @@ async def create_hubspot_properties(
     actor: ApiActor,
     session: SessionDep,
     box: SecretBoxDep,
+    state: StateDep,
     dry_run: bool = False,
 ) -> list[PlannedPropertyOut]:
     """Create the custom HubSpot properties the version needs and the portal lacks (operators)."""
     planned = await create_version_properties(
-        session, actor=actor, box=box, version_id=version_id, dry_run=dry_run
-    )
+        session, actor=actor, box=box, version_id=version_id, dry_run=dry_run,
+        oauth_app=state.executor.oauth_app,
+    )  # fmt: skip
     return [PlannedPropertyOut.model_validate(p, from_attributes=True) for p in planned]

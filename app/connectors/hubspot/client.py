@@ -1,4 +1,5 @@
-"""``HubSpotClient``: one portal's API surface (objects, search, properties, associations).
+"""``HubSpotClient``: one portal's API surface (objects, search, properties, associations,
+custom object schemas).
 
 The client takes plain arguments and callbacks: a ``TokenProvider``, an optional
 shared ``httpx.AsyncClient``, the portal's ``PortalLimiter`` (share it through a
@@ -22,6 +23,7 @@ from app.connectors.hubspot.objects import ObjectsApi
 from app.connectors.hubspot.paths import LEGACY_PATHS, ApiPaths
 from app.connectors.hubspot.properties import PropertiesApi
 from app.connectors.hubspot.retry import RetryPolicy
+from app.connectors.hubspot.schemas import SchemasApi
 from app.connectors.hubspot.search import SearchApi
 from app.connectors.hubspot.transport import Transport
 
@@ -59,6 +61,7 @@ class HubSpotClient:
         self.search = SearchApi(self.transport, paths)
         self.properties = PropertiesApi(self.transport, paths)
         self.associations = AssociationsApi(self.transport, paths)
+        self.schemas = SchemasApi(self.transport, paths)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this client created it."""

@@ -22,6 +22,7 @@ class ApiPaths:
     objects: str = "/crm/v3/objects"
     properties: str = "/crm/v3/properties"
     associations: str = "/crm/v4/associations"
+    schemas: str = "/crm/v3/schemas"
     oauth: str = "/oauth/v1"
 
     def object_collection(self, object_type: str) -> str:

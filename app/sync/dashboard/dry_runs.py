@@ -25,6 +25,7 @@ from app.models.base import utcnow
 from app.models.enums import ItemStatus, RunStatus
 from app.sync import interfaces
 from app.sync.engine.state import RunHooks
+from app.sync.hubspot_oauth.config import OAuthConfig
 from app.sync.running import run_now
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ async def start_dry_run(
     box: SecretBox,
     interface_id: uuid.UUID,
     public_url: str,
+    oauth_app: OAuthConfig | None = None,
 ) -> SyncRun:
     """Start a dry run in the background; answers with its run row once that exists.
 
@@ -78,6 +80,7 @@ async def start_dry_run(
             dry_run=True,
             hooks=RunHooks(on_started=on_started),
             public_url=public_url,
+            oauth_app=oauth_app,
         )
     )
     _DRY_RUNS.add(task)

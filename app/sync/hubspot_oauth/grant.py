@@ -3,17 +3,20 @@
 ``oauth_grant`` turns a connection's decrypted secrets into an ``OAuthGrant``
 (None for a private-app connection). Its client refreshes the access token
 before it expires and after a 401 (``OAuthTokenProvider``) and stores every new
-token set encrypted on the connection. When HubSpot refuses a refresh, the
-connection gets ``revoked_at``: the run ends with ``RefreshFailed`` (the health
-table's "access revoked – reconnect HubSpot" reason) and later runs fail the
-same way without calling HubSpot again, until someone reconnects.
+token set encrypted on the connection. It refreshes with the client secret of
+the settings' app when that app is the one the connection was made through
+(``refreshing_app``), else with the credentials stored at connect time. When
+HubSpot refuses a refresh, the connection gets ``revoked_at``: the run ends with
+``RefreshFailed`` (the health table's "access revoked – reconnect HubSpot"
+reason) and later runs fail the same way without calling HubSpot again, until
+someone reconnects.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
@@ -178,9 +181,17 @@ class OAuthGrant:
 
 
 def oauth_grant(
-    session: AsyncSession, connection: Connection, values: dict[str, Any], box: SecretBox
+    session: AsyncSession,
+    connection: Connection,
+    values: dict[str, Any],
+    box: SecretBox,
+    *,
+    settings_app: OAuthConfig | None = None,
 ) -> OAuthGrant | None:
-    """The grant of an OAuth connection from its decrypted secrets; None for any other."""
+    """The grant of an OAuth connection from its decrypted secrets; None for any other.
+
+    ``settings_app`` is hubsync's HubSpot app as configured now: see ``refreshing_app``.
+    """
     if APP not in values or ACCESS_TOKEN not in values:
         return None
     store = TokenStore(
@@ -189,11 +200,25 @@ def oauth_grant(
         refresh_token=values.get(REFRESH_TOKEN),
     )  # fmt: skip
     return OAuthGrant(
-        app=OAuthConfig.from_json(values[APP]),
+        app=refreshing_app(OAuthConfig.from_json(values[APP]), settings_app),
         tokens=stored_tokens(values, connection.hub_id),
         revoked=bool(connection.config.get("revoked_at")),
         store=store,
     )
+
+
+def refreshing_app(stored: OAuthConfig, settings_app: OAuthConfig | None) -> OAuthConfig:
+    """The app a connection refreshes its tokens through: the one stored at connect time,
+    with the settings' client secret when the settings name the same client id.
+
+    A secret rotated in HubSpot is then picked up from ``HUBSYNC_HUBSPOT_CLIENT_SECRET``
+    without reconnecting every portal. A connection made through another app (the
+    settings changed to a new app since) keeps its own credentials; so do the stored
+    endpoints, which belong to the portal the tokens were issued for.
+    """
+    if settings_app is None or settings_app.client_id != stored.client_id:
+        return stored
+    return replace(stored, client_secret=settings_app.client_secret)
 
 
 def _engine(session: AsyncSession) -> AsyncEngine:

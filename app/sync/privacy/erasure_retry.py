@@ -19,6 +19,7 @@ from app.core.secrets_box import SecretBox
 from app.core.tenancy import TenantScope
 from app.models import DeletionRequest
 from app.models.enums import DeletionState
+from app.sync.hubspot_oauth.config import OAuthConfig
 from app.sync.interfaces import get_interface
 from app.sync.privacy.attempt import scoped_session
 from app.sync.privacy.erasure import conclude, gdpr_delete, request_interface
@@ -40,9 +41,11 @@ async def retry_erasure(
     box: SecretBox,
     now: datetime,
     public_url: str | None = None,
+    oauth_app: OAuthConfig | None = None,
 ) -> DeletionState | None:
     """Claim attempt ``seen + 1`` of a GDPR delete request and ask HubSpot again; the
-    request's state after it, or None when another process claimed it first."""
+    request's state after it, or None when another process claimed it first. ``oauth_app``
+    is the settings' HubSpot app, whose secret refreshes an OAuth connection's tokens."""
     async with scoped_session(sessions, SYSTEM) as session:
         repo = DeletionRequestRepository.scoped(session, SYSTEM)
         if not await repo.claim(request_id, seen=seen, retry_at=now + retry_delay(seen + 1)):
@@ -51,7 +54,7 @@ async def retry_erasure(
     if request is None:
         return None
     target = request.outcomes[HUBSPOT]
-    state, reason = await _ask_hubspot(sessions, box, request, target)
+    state, reason = await _ask_hubspot(sessions, box, request, target, oauth_app)
     hubspot = hubspot_outcome(target, state, at=now, reason=reason)
     async with scoped_session(sessions, SYSTEM) as session:
         events = await PurgeRepository(session, SYSTEM).blank_events(
@@ -63,7 +66,11 @@ async def retry_erasure(
 
 
 async def _ask_hubspot(
-    sessions: SessionFactory, box: SecretBox, request: DeletionRequest, target: dict[str, Any]
+    sessions: SessionFactory,
+    box: SecretBox,
+    request: DeletionRequest,
+    target: dict[str, Any],
+    oauth_app: OAuthConfig | None,
 ) -> tuple[SystemState, str | None]:
     """HubSpot's GDPR delete through the asking interface's connection; a failure to get
     there (the interface or its token gone) is a failure like HubSpot's refusal."""
@@ -72,7 +79,9 @@ async def _ask_hubspot(
             interface = await get_interface(
                 session, actor=ACTOR, interface_id=request_interface(target)
             )
-            access = await hubspot_access(session, actor=ACTOR, box=box, interface=interface)
+            access = await hubspot_access(
+                session, actor=ACTOR, box=box, interface=interface, oauth_app=oauth_app
+            )
         async with access.client() as client:
             return await gdpr_delete(client, request.hubspot_object_id)
     except Exception as exc:  # noqa: BLE001 - recorded without its text (it may quote a record)

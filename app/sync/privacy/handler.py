@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +27,7 @@ from app.core.tenancy import TenantScope
 from app.models import DeletionRequest, WebhookEvent
 from app.models.base import utcnow
 from app.models.enums import DeletionState
+from app.sync.hubspot_oauth.config import OAuthConfig
 from app.sync.privacy.attempt import PrivacyDeletionIncomplete, attempt_request, scoped_session
 from app.sync.privacy.erasure_retry import retry_erasure
 from app.sync.privacy.outcomes import GDPR_POLICY, combined_policy
@@ -96,15 +98,20 @@ async def retry_due_deletions(
     box: SecretBox,
     now: datetime | None = None,
     public_url: str | None = None,
+    oauth_app: OAuthConfig | None = None,
 ) -> int:
     """Attempt every unfinished request whose retry is due (all tenants); returns how many
-    completed. A system job: call it periodically, from any number of processes."""
+    completed. A system job: call it periodically, from any number of processes.
+    ``oauth_app`` (the settings' HubSpot app) refreshes the tokens of GDPR delete retries."""
     now = now or utcnow()
     async with scoped_session(sessions, SYSTEM) as session:
         due = await DeletionRequestRepository.scoped(session, SYSTEM).due(now)
     completed = 0
     for request_id, attempts, policy in due:
-        attempt = retry_erasure if policy == GDPR_POLICY else attempt_request
+        attempt = (
+            partial(retry_erasure, oauth_app=oauth_app) if policy == GDPR_POLICY
+            else attempt_request
+        )  # fmt: skip
         try:
             state = await attempt(sessions, request_id, seen=attempts, box=box, now=now,
                                   public_url=public_url)  # fmt: skip

@@ -37,6 +37,7 @@ from app.models import Connection, Interface, SyncRun
 from app.models.base import utcnow
 from app.models.enums import Health, RunStatus, RunTrigger
 from app.sync.engine.state import RunHooks, Selection
+from app.sync.hubspot_oauth.config import OAuthConfig
 from app.sync.running import run_now
 from app.sync.scheduling.leases import Leases, interface_lease, portal_lease
 from app.sync.scheduling.schedule import next_run_after
@@ -81,6 +82,7 @@ class RunExecutor:
     public_url: str  # for the run links in notifications
     max_concurrent: int = 4
     clock: Callable[[], datetime] = utcnow
+    oauth_app: OAuthConfig | None = None  # the settings' HubSpot app: refreshes OAuth tokens
     active: dict[uuid.UUID, _Active] = field(default_factory=dict)
     stopping: bool = False
     _heartbeat: asyncio.Task[None] | None = None
@@ -203,7 +205,7 @@ class RunExecutor:
         try:
             run = await run_now(
                 self.sessions, actor=actor, box=self.box, interface_id=entry.interface_id,
-                trigger=trigger, hooks=hooks, public_url=self.public_url,
+                trigger=trigger, hooks=hooks, public_url=self.public_url, oauth_app=self.oauth_app,
             )  # fmt: skip
             return run
         except HubsyncError as exc:  # e.g. no approved mapping version: the interface says why

@@ -124,7 +124,8 @@ class Scheduler:
         """The due privacy deletion retries; a failing one must not stop the schedule."""
         try:
             return await retry_due_deletions(self.sessions, box=self.executor.box, now=now,
-                                             public_url=self.executor.public_url)  # fmt: skip
+                                             public_url=self.executor.public_url,
+                                             oauth_app=self.executor.oauth_app)  # fmt: skip
         except Exception:
             logger.exception("privacy deletion retries failed")
             return 0

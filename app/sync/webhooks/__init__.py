@@ -5,5 +5,6 @@ events.py      the event batch as HubSpot sends it, parsed only after the check
 store.py       store a batch once per (portal, event id), answer at once
 repository.py  the SQL: insert-or-ignore, claim, settle
 routing.py     which interface and object mapping an event concerns, or why none does
+custom_types.py  custom object names → type ids, from each connection's schema API (cached)
 worker.py      the scheduler job: debounce, one targeted run per interface, retries
 """

@@ -1,7 +1,9 @@
 """The webhook worker: a scheduler job that turns stored events into targeted runs.
 
 Every second or so, in any ``hubsync serve`` process: read the due events,
-route them (``routing.py``), mark the ones nothing reads ``ignored`` with the
+name the custom objects their interfaces read by type id where an event is
+about one (``custom_types.py``, which may ask HubSpot: outside any database
+transaction), route them (``routing.py``), mark the ones nothing reads ``ignored`` with the
 reason, hand privacy deletions to the privacy flow, and for each interface
 start ONE targeted run of the HubSpot ids its events name, once the interface
 has been quiet for ``webhook_debounce_seconds`` (a burst of edits becomes one
@@ -35,9 +37,11 @@ from app.core.secrets_box import SecretBox
 from app.models.base import utcnow
 from app.models.enums import RunTrigger
 from app.sync.engine.state import Selection
+from app.sync.hubspot_oauth.config import OAuthConfig
 from app.sync.scheduling.executor import RunStarted
+from app.sync.webhooks.custom_types import CustomObjectTypes, HubSpotSchemas, SchemaLookup
 from app.sync.webhooks.repository import DueEvent, WebhookEventRepository
-from app.sync.webhooks.routing import Plan, load_portals, plan_events
+from app.sync.webhooks.routing import Plan, Readers, load_portals, plan_events
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +116,11 @@ class WebhookWorker:
         privacy: PrivacyHandler,
         public_url: str,
         clock: Callable[[], datetime] = utcnow,
+        oauth_app: OAuthConfig | None = None,
+        schemas: SchemaLookup | None = None,
     ) -> None:
+        """``oauth_app`` is the settings' HubSpot app (token refreshes of schema lookups);
+        ``schemas`` reads a connection's custom object types (default: from HubSpot)."""
         self.sessions = sessions
         self.runs = runs
         self.box = box
@@ -121,7 +129,10 @@ class WebhookWorker:
         self.privacy = privacy
         self.public_url = public_url  # links in messages about a stuck deletion
         self.clock = clock
-        self._readers: dict[uuid.UUID, Mapping[str, tuple[str, ...]]] = {}
+        self._readers: dict[uuid.UUID, Readers] = {}
+        self.custom_types = CustomObjectTypes(
+            schemas or HubSpotSchemas(sessions, box, oauth_app=oauth_app)
+        )
 
     async def tick(self, now: datetime | None = None) -> TickReport:
         """Handle what is due at ``now`` (default: the clock), oldest first, chunk by chunk."""
@@ -145,7 +156,10 @@ class WebhookWorker:
             if not events:
                 return None
             portals = await load_portals(repo, {e.portal_id for e in events}, self._readers)
-            plan = plan_events(events, portals)
+        portals = await self.custom_types.resolve(portals, events, now)
+        plan = plan_events(events, portals)
+        async with session_scope(self.sessions) as session:
+            repo = WebhookEventRepository.from_session(session)
             for reason, ids in plan.ignored.items():
                 await repo.ignore(ids, now, reason=reason)
                 report.ignored += len(ids)

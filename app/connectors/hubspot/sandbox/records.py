@@ -14,7 +14,7 @@ from app.connectors.hubspot.sandbox.errors import (
     not_found,
     property_errors,
 )
-from app.connectors.hubspot.sandbox.events import ChangeEvent, EventSink, NullSink
+from app.connectors.hubspot.sandbox.events import ChangeEvent, EventSink, LinkChange, NullSink
 from app.connectors.hubspot.sandbox.schema import Catalog, ObjectType
 from app.connectors.hubspot.sandbox.store import Record, Store
 from app.connectors.hubspot.sandbox.times import iso
@@ -245,12 +245,57 @@ class Portal:
         changed = [p for p in plans if not p.new and p.record.props != p.old]
         for plan in changed:
             plan.record.updated_ms = now
+        links = [row for p in fresh for row in _bind(p.links, p.record.id)]
         with self.store.transaction():
             self.store.insert(p.record for p in fresh)
             self.store.update(p.record for p in changed)
             self._index_unique(ot, [*fresh, *changed])
-            self.store.associate(row for p in fresh for row in _bind(p.links, p.record.id))
+            self.store.associate(links)
         self._publish(ot, [*fresh, *changed], now, source)
+        self._publish_links(links, now, removed=False, source=source)
+
+    def associate(self, rows: Sequence[Link], *, source: str = "API") -> None:
+        """Store association rows (each direction is a row) and report them changed."""
+        with self.store.transaction():
+            self.store.associate(rows)
+        self._publish_links(rows, self.now_ms(), removed=False, source=source)
+
+    def dissociate(self, pairs: Sequence[tuple[int, int]], *, source: str = "API") -> None:
+        """Remove every association between each pair of records and report them removed."""
+        records = self.store.get(list({rid for pair in pairs for rid in pair}))
+        rows: list[Link] = []
+        for a, b in pairs:
+            for x, y in ((a, b), (b, a)):
+                if x in records and y in records:
+                    found = self.store.associations(x, records[y].type_id)
+                    rows += [(x, records[y].type_id, y, tid, cat) for to, tid, cat in found
+                             if to == y]  # fmt: skip
+        with self.store.transaction():
+            self.store.dissociate(pairs)
+        self._publish_links(rows, self.now_ms(), removed=True, source=source)
+
+    def _publish_links(self, rows: Sequence[Link], now: int, *, removed: bool, source: str) -> None:
+        """One ``associationChange`` per record and other record (labels count once)."""
+        if isinstance(self.sink, NullSink) or not rows:
+            return
+        records = self.store.get(list({row[0] for row in rows}))
+        grouped: dict[tuple[int, int], list[Link]] = {}
+        for row in rows:
+            grouped.setdefault((row[0], row[2]), []).append(row)
+        for (from_id, to_id), found in grouped.items():
+            ot = self.catalog.find(records[from_id].type_id) if from_id in records else None
+            if ot is None:
+                continue
+            kinds = [self.assoc_types.by_id[row[3]] for row in found]
+            plain = next((k for k in kinds if k.label is None), kinds[0])
+            link = LinkChange(
+                to_type_id=plain.to_type, to_object_id=to_id, type_id=plain.type_id,
+                name=plain.name.removesuffix("_unlabeled").upper(), category=plain.category,
+                removed=removed, primary=any(k.label == "Primary" for k in kinds),
+            )  # fmt: skip
+            event = ChangeEvent(f"{ot.event_prefix}.associationChange", ot.type_id, from_id, now,
+                                source, link=link)  # fmt: skip
+            self.sink.publish(event)
 
     def _index_unique(self, ot: ObjectType, plans: list[_Plan]) -> None:
         for prop in ot.unique:

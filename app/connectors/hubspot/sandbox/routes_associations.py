@@ -67,8 +67,7 @@ def _link(portal: Portal, pairs: list[tuple[int, int, list[AssocType]]]) -> None
         for kind in kinds
         for row in portal.assoc_types.links(kind, a, b)
     ]
-    with portal.store.transaction():
-        portal.store.associate(rows)
+    portal.associate(rows)
 
 
 def _batch(
@@ -190,8 +189,7 @@ async def batch_archive(request: Request) -> Response:
         for i in inputs(await body(request), 2000)
         for t in i.get("to") or []
     ]
-    with portal.store.transaction():
-        portal.store.dissociate(pairs)
+    portal.dissociate(pairs)
     return Response(status_code=204)
 
 
@@ -244,6 +242,5 @@ async def delete_pair(request: Request) -> Response:
         _ids({"id": request.path_params["object_id"]}),
         _ids({"id": request.path_params["to_id"]}),
     )
-    with portal.store.transaction():
-        portal.store.dissociate([pair])
+    portal.dissociate([pair])
     return Response(status_code=204)

@@ -35,7 +35,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, ValidationError
 
 from app.connectors.hubspot.sandbox.errors import HubSpotError
-from app.connectors.hubspot.sandbox.events import ChangeEvent
+from app.connectors.hubspot.sandbox.events import ChangeEvent, LinkChange
 from app.connectors.hubspot.signatures import sign_v1, sign_v3
 from app.core.logging import get_logger
 
@@ -69,6 +69,24 @@ _Model = TypeVar("_Model", bound=BaseModel)
 def _iso(epoch_seconds: float) -> str:
     stamp = datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds")
     return stamp.replace("+00:00", "Z")
+
+
+def _link_fields(
+    from_type_id: str, from_id: int, link: LinkChange, generic: bool
+) -> dict[str, object]:
+    """The fields of an ``associationChange`` event: HubSpot's (``associationType``,
+    ``fromObjectId``, …), and on ``object.*`` subscriptions the generic ones too
+    (``fromObjectTypeId``, ``associationTypeId``, …)."""
+    fields: dict[str, object] = {
+        "associationType": link.name, "fromObjectId": from_id, "toObjectId": link.to_object_id,
+        "associationRemoved": link.removed, "isPrimaryAssociation": link.primary,
+    }  # fmt: skip
+    if generic:
+        fields |= {
+            "fromObjectTypeId": from_type_id, "toObjectTypeId": link.to_type_id,
+            "associationTypeId": link.type_id, "associationCategory": link.category,
+        }  # fmt: skip
+    return fields
 
 
 # -- configuration ----------------------------------------------------------------------
@@ -537,6 +555,10 @@ class WebhookDispatcher:
         }
         if subscription.object_type_id is not None:
             body["objectTypeId"] = subscription.object_type_id
+        if event.link is not None:  # names both ends instead of one object
+            del body["objectId"]
+            generic = subscription.object_type_id is not None
+            body.update(_link_fields(event.object_type_id, event.object_id, event.link, generic))
         if subscription.action == "propertyChange":
             body["propertyName"] = event.property_name
             body["propertyValue"] = event.property_value

@@ -52,3 +52,37 @@ async def test_gdpr_delete_by_id_and_unknown(sbx: Sandbox) -> None:
     assert again.status_code == 404
     companies = await sbx.http.post("/crm/v3/objects/companies/gdpr-delete", json={"objectId": "1"})
     assert companies.status_code == 400
+
+
+async def test_associations_added_and_removed_publish_association_changes(sbx: Sandbox) -> None:
+    company = int((await sbx.create("companies", name="Acme"))["id"])
+    contact = int((await sbx.create("contacts", email="a@acme.test"))["id"])
+    sbx.sink.events.clear()
+    path = f"/crm/v4/objects/contacts/{contact}/associations/default/companies/{company}"
+    assert (await sbx.http.put(path)).status_code == 200
+    removal = f"/crm/v4/objects/contacts/{contact}/associations/companies/{company}"
+    assert (await sbx.http.delete(removal)).status_code == 204
+    seen = [
+        (e.subscription_type, e.object_id, e.link and (e.link.to_object_id, e.link.name,
+                                                      e.link.removed))
+        for e in sbx.sink.events
+    ]  # fmt: skip
+    assert seen == [
+        ("contact.associationChange", contact, (company, "CONTACT_TO_COMPANY", False)),
+        ("company.associationChange", company, (contact, "COMPANY_TO_CONTACT", False)),
+        ("contact.associationChange", contact, (company, "CONTACT_TO_COMPANY", True)),
+        ("company.associationChange", company, (contact, "COMPANY_TO_CONTACT", True)),
+    ]
+
+
+async def test_a_record_created_with_an_association_reports_it(sbx: Sandbox) -> None:
+    company = int((await sbx.create("companies", name="Acme"))["id"])
+    sbx.sink.events.clear()
+    made = await sbx.http.post("/crm/v3/objects/contacts", json={
+        "properties": {"email": "b@acme.test"},
+        "associations": [{"to": {"id": str(company)}, "types": [
+            {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}]}],
+    })  # fmt: skip
+    assert made.status_code == 201
+    links = {(e.subscription_type, e.link.primary) for e in sbx.sink.events if e.link}
+    assert links == {("contact.associationChange", True), ("company.associationChange", True)}

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.connectors.hubspot.sandbox.events import ChangeEvent
+from app.connectors.hubspot.sandbox.events import ChangeEvent, LinkChange
 from app.connectors.hubspot.sandbox.webhooks import (
     WebhookDispatcher,
     WebhookSettings,
@@ -361,6 +361,36 @@ async def test_only_active_matching_subscriptions_fire(settings: WebhookSettings
     assert "changeFlag" not in by_object[5]
     assert by_object[8]["objectTypeId"] == "2-99"
     assert by_object[8]["subscriptionType"] == "object.creation"
+
+
+async def test_association_changes_name_both_ends_and_generic_ones_their_types(
+    settings: WebhookSettings,
+) -> None:
+    legacy = settings.subscribe("contact.associationChange", active=True)
+    generic = settings.subscribe("object.associationChange", object_type_id="2-99", active=True)
+    to_company = LinkChange("0-2", 20, 279, "CONTACT_TO_COMPANY", "HUBSPOT_DEFINED", removed=True)
+    to_contact = LinkChange("0-1", 10, 1001, "CARS_TO_CONTACT", "USER_DEFINED", removed=False)
+    receiver = Receiver()
+    async with running(settings, receiver) as dispatcher:
+        dispatcher.publish(change("contact.associationChange", 10, link=to_company))
+        dispatcher.publish(change("object.associationChange", 30, "2-99", link=to_contact))
+        await dispatcher.drain()
+    by_subscription = {event["subscriptionId"]: event for event in receiver.events}
+    first, second = by_subscription[legacy.id], by_subscription[generic.id]
+    assert "objectId" not in first
+    assert {k: first[k] for k in ("associationType", "fromObjectId", "toObjectId",
+                                  "associationRemoved", "isPrimaryAssociation")} == {
+        "associationType": "CONTACT_TO_COMPANY", "fromObjectId": 10, "toObjectId": 20,
+        "associationRemoved": True, "isPrimaryAssociation": False,
+    }  # fmt: skip
+    assert "fromObjectTypeId" not in first
+    assert {k: second[k] for k in ("fromObjectTypeId", "toObjectTypeId", "fromObjectId",
+                                   "toObjectId", "associationTypeId", "associationCategory",
+                                   "associationRemoved")} == {
+        "fromObjectTypeId": "2-99", "toObjectTypeId": "0-1", "fromObjectId": 30,
+        "toObjectId": 10, "associationTypeId": 1001, "associationCategory": "USER_DEFINED",
+        "associationRemoved": False,
+    }  # fmt: skip
 
 
 async def test_privacy_deletion_fires_alongside_deletion(settings: WebhookSettings) -> None:
