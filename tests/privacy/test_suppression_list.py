@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -16,8 +17,11 @@ from app.core import migrations
 from app.core.db import create_engine, create_session_factory
 from app.core.secrets_box import SecretBox
 from app.core.tenancy import TenantScope
-from app.models import AuditEntry, PrivacySuppression, RecordLink
+from app.models import AuditEntry, PrivacySuppression, RecordLink, SyncRun
 from app.models.base import utcnow
+from app.sync.engine.counts import RunCounts
+from app.sync.engine.mapper import RecordMapper
+from app.sync.engine.to_hubspot import ToHubSpot
 from app.sync.mapping.model import ObjectMapping
 from app.sync.privacy import suppressions
 from app.sync.privacy.suppressions import Suppressor, load_suppressor, suppress
@@ -271,3 +275,39 @@ async def test_the_migration_creates_and_drops_the_list(backend: str, tmp_path: 
                 assert len(await active(db)) == 2
         finally:
             await engine.dispose()
+
+
+def test_a_suppressed_person_whose_mapping_fails_gets_no_failed_item() -> None:
+    mapping = ObjectMapping.model_validate({
+        "name": "contacts", "direction": "to_hubspot",
+        "source": {"object": "persons", "key": "person_id"},
+        "hubspot": {"object": "contacts", "match": "email"},
+        "fields": [{"source": "email", "hubspot": "email"},
+                   {"source": "phone", "hubspot": "phone", "transform": "phone"}],
+    })  # fmt: skip
+    link = RecordLink(source_key="P-1", source_values={"email": EMAIL})
+    hashes = suppressions.pair_hashes(contacts(), link, KEYS[0])
+    run = SyncRun(id=uuid.uuid4(), tenant_id=uuid.uuid4(), interface_id=uuid.uuid4())
+    sync = ToHubSpot(SimpleNamespace(run=run, counts=RunCounts()), mapping)  # type: ignore[arg-type]
+    sync.suppressed = Suppressor(frozenset(hashes), KEYS)
+    records = [  # her e-mail under a new key, and someone else; both with a broken phone
+        {"person_id": "P-9", "email": f" {EMAIL.upper()}", "phone": "not a phone"},
+        {"person_id": "P-2", "email": "bruno@example.org", "phone": "not a phone"},
+    ]
+
+    assert sync._map(records) == []
+    assert [row["source_key"] for row in sync.recorder.pending] == ["P-2"]  # only his failure
+    assert sync.suppressed.hits == 1
+    assert sync.recorder.counts.to_json()["contacts"]["skipped"] == 1
+
+
+def test_a_failing_match_field_is_checked_as_the_source_holds_it() -> None:
+    mapping = ObjectMapping.model_validate({
+        "name": "contacts", "direction": "to_hubspot",
+        "source": {"object": "persons", "key": "person_id"},
+        "hubspot": {"object": "contacts", "match": "email"},
+        "fields": [{"source": "email", "hubspot": "email", "transform": "integer"}],
+    })  # fmt: skip
+    mapper = RecordMapper(mapping)
+    assert mapper.match_values({"person_id": "P-9", "email": EMAIL}) == [EMAIL]
+    assert mapper.match_values({"person_id": "P-9", "email": "7"}) == ["7", "7"]

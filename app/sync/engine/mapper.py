@@ -82,6 +82,18 @@ class RecordMapper:
         """The record's values for the fields that flow to HubSpot (``MappingFailure``)."""
         return {compiled.rule.hubspot: self._value(compiled, record) for compiled in self._outgoing}
 
+    def match_values(self, record: Mapping[str, Any]) -> list[object]:
+        """What a record names as its HubSpot match value, for a record whose mapping failed:
+        the mapped value where that field still maps, and the value as the source holds it."""
+        compiled = self._by_name.get(self.mapping.hubspot.match)
+        if compiled is None:
+            return []
+        raw = record.get(compiled.rule.source) if compiled.rule.source else None
+        try:
+            return [self._value(compiled, record), raw]
+        except MappingFailure:
+            return [raw]
+
     def _value(self, compiled: _Field, record: Mapping[str, Any]) -> str:
         rule = compiled.rule
         try:

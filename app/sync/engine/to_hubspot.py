@@ -161,6 +161,8 @@ class ToHubSpot:
             try:
                 values = self.mapper.to_hubspot(record)
             except MappingFailure as exc:
+                if suppressed and self._skip(self._names_suppressed(suppressed, record)):
+                    continue
                 payload = {"record": json_safe(record)}
                 self.recorder.item(
                     ItemAction.update, key, payload=payload, error=ItemError(str(exc)), failed=True
@@ -171,6 +173,11 @@ class ToHubSpot:
             refs = self.mapper.references(record)
             mapped.append(_Mapped(key, record, values, self._modified(record), refs))
         return mapped
+
+    def _names_suppressed(self, suppressed: Suppressor, record: Record) -> bool:
+        """Whether a record whose mapping failed names a suppressed person by its match
+        value: its failed item would keep the person's data again."""
+        return any(suppressed.blocks_match(v) for v in self.mapper.match_values(record))
 
     def _skip(self, suppressed: bool) -> bool:
         """A record the privacy suppression list names (by source key or match value) is
