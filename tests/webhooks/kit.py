@@ -18,7 +18,7 @@ from app.connectors.hubspot.signatures import sign_v1, sign_v2, sign_v3
 from app.core.db import SessionFactory
 from app.models import Connection, Interface, MappingVersion, SyncRun, Tenant, WebhookEvent
 from app.models.base import utcnow
-from app.models.enums import ConnectionKind, InterfaceState, RunTrigger
+from app.models.enums import ConnectionKind, InterfaceState, RunStatus, RunTrigger
 from app.sync.engine.state import Selection
 from app.sync.mapping.loader import load_mapping
 from app.sync.scheduling.executor import SCHEDULER, RunStarted
@@ -183,3 +183,18 @@ class FakeSchemas:
         if self.error is not None:
             raise self.error
         return self.schemas
+
+
+async def webhook_runs(sessions: SessionFactory, interface_id: uuid.UUID) -> list[SyncRun]:
+    """The runs of ``interface_id`` that webhooks started."""
+    async with sessions() as session:
+        found = await session.scalars(select(SyncRun).where(
+            SyncRun.interface_id == interface_id, SyncRun.trigger == RunTrigger.webhook
+        ))  # fmt: skip
+        return list(found)
+
+
+async def webhook_runs_finished(sessions: SessionFactory, interface_id: uuid.UUID) -> bool:
+    """Whether webhooks started runs of ``interface_id`` and all of them have finished."""
+    runs = await webhook_runs(sessions, interface_id)
+    return bool(runs) and all(r.status != RunStatus.running for r in runs)

@@ -41,7 +41,7 @@ from app.web import WebState
 from tests.factories import World
 from tests.sync.engine.pg_kit import live_portal, rest
 from tests.sync.engine.runner_kit import TOKEN, Portal
-from tests.webhooks.kit import stored
+from tests.webhooks.kit import stored, webhook_runs, webhook_runs_finished
 from tests.webhooks.live import SANDBOX, eventually, live_hubsync
 
 pytestmark = pytest.mark.database
@@ -98,16 +98,11 @@ class Setup:
 
     async def runs_finished(self) -> bool:
         """Whether webhook runs were started and all of them have finished."""
-        runs = await self.webhook_runs()
-        return bool(runs) and all(r.status != RunStatus.running for r in runs)
+        return await webhook_runs_finished(self.web.session_factory, self.interface_id)
 
     async def webhook_runs(self) -> list[SyncRun]:
         """The interface's runs that webhooks started."""
-        async with self.web.session_factory() as session:
-            found = await session.scalars(select(SyncRun).where(
-                SyncRun.interface_id == self.interface_id, SyncRun.trigger == RunTrigger.webhook
-            ))  # fmt: skip
-            return list(found)
+        return await webhook_runs(self.web.session_factory, self.interface_id)
 
 
 async def add_interface(

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 import yaml
-from sqlalchemy import URL, select
+from sqlalchemy import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
@@ -38,7 +38,7 @@ from tests.sync.engine.pg_kit import (
     rest,
 )
 from tests.sync.engine.runner_kit import TOKEN, Portal
-from tests.webhooks.kit import stored
+from tests.webhooks.kit import stored, webhook_runs, webhook_runs_finished
 from tests.webhooks.live import SANDBOX, LiveHubsync, eventually, live_hubsync
 
 pytestmark = pytest.mark.database
@@ -80,16 +80,11 @@ class Setup:
 
     async def runs_finished(self) -> bool:
         """Whether webhook runs were started and all of them have finished."""
-        runs = await self.webhook_runs()
-        return bool(runs) and all(r.status != RunStatus.running for r in runs)
+        return await webhook_runs_finished(self.web.session_factory, self.interface_id)
 
     async def webhook_runs(self) -> list[SyncRun]:
         """The interface's runs that webhooks started."""
-        async with self.web.session_factory() as session:
-            found = await session.scalars(select(SyncRun).where(
-                SyncRun.interface_id == self.interface_id, SyncRun.trigger == RunTrigger.webhook
-            ))  # fmt: skip
-            return list(found)
+        return await webhook_runs(self.web.session_factory, self.interface_id)
 
 
 async def add_interface(
