@@ -101,6 +101,7 @@ class Series:
     events: int
     seconds: float
     acks_ms: list[float]
+    queueing: bool = False  # saturated: its ack times are queueing by design, not the goal
 
     @property
     def rate(self) -> float:
@@ -116,11 +117,14 @@ class Series:
         rate, p99 = self.rate, self.percentile(99)
         rate_ok = "ok" if rate >= GOAL_EVENTS_PER_S * 0.98 else "MISSED"  # 2 %: the last answer
         p99_ok = "ok" if p99 < GOAL_P99_MS else "MISSED"
+        judged = f"{p99_ok}: goal < {GOAL_P99_MS:.0f}"
+        if self.queueing:
+            judged = "queueing, not the goal's load"
         return [
             f"   {self.label}: {rate:,.0f} events/s accepted "
             f"({rate_ok}: goal >= {GOAL_EVENTS_PER_S:,})",
             f"      ack p50 {self.percentile(50):.1f} ms, p99 {p99:.1f} ms "
-            f"({p99_ok}: goal < {GOAL_P99_MS:.0f}), max {max(self.acks_ms):.1f} ms",
+            f"({judged}), max {max(self.acks_ms):.1f} ms",
         ]
 
 
@@ -153,7 +157,8 @@ async def saturated(
 
     started = time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(senders)))
-    return Series(label, len(bodies) * PER_BATCH, time.perf_counter() - started, acks)
+    seconds = time.perf_counter() - started
+    return Series(label, len(bodies) * PER_BATCH, seconds, acks, queueing=True)
 
 
 async def paced(
