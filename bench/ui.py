@@ -1,7 +1,7 @@
 """Server time of the backend pages over 1,000 interfaces and 1,000,000 run items.
 
 Run: .venv/bin/python bench/ui.py [--items 1000000] [--interfaces 1000] [--requests 50]
-     [--sqlite] [--quick]
+     [--sqlite | --sqlite-only] [--quick] [--keep FILE]
 
 Seeds a fresh PostgreSQL database (and with ``--sqlite`` a fresh SQLite file),
 migrated to head, in bulk: ``build_world``'s users, then tenants, connections,
@@ -20,13 +20,16 @@ operator (every tenant) and as tenant A's admin: the Übersicht, the history,
 a large and a small run, the error log, one cause's records and an interface.
 Prints p50/p95 against the goal (p95 < 200 ms); for a page that misses it, the
 statements that dominate its SQL time (SQLAlchemy cursor events). ``--quick``
-seeds a tenth (100 interfaces, 100,000 items).
+seeds a tenth (100 interfaces, 100,000 items). ``--keep FILE`` seeds the SQLite
+database into FILE once (with ``FILE.json`` beside it) and later runs reuse it,
+migrated to head first: seeding a million items takes minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import pstats
 import random
@@ -38,8 +41,8 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,7 +63,7 @@ from app.sync.error_groups import cause_digest
 from app.sync.mapping.loader import load_mapping
 from tests.conftest import BASE_URL, make_settings
 from tests.databases import fresh_database
-from tests.factories import World, build_world
+from tests.factories import build_world
 from tests.ui_session import sign_in
 
 GOAL_MS = 200.0
@@ -141,25 +144,40 @@ class Shape:
 
 @dataclass(slots=True)
 class Seeded:
-    """What the timing needs to know about the seeded data."""
+    """What the timing needs to know about the seeded data (kept beside a ``--keep`` file)."""
 
+    operator: str  # who signs in: the operator and tenant A's admin
+    admin: str
     runs: int = 0
     items: int = 0
     failed: int = 0
     large_run: uuid.UUID | None = None  # tenant A's biggest run (an initial load)
     small_run: uuid.UUID | None = None  # tenant A's newest run
     interface: uuid.UUID | None = None  # one of tenant A's interfaces
+    shape: list[int] = field(default_factory=list)  # interfaces, items, runs, tenants
+
+    def dump(self) -> bytes:
+        """As JSON."""
+        return orjson.dumps(asdict(self))
+
+    @classmethod
+    def load(cls, data: bytes) -> Seeded:
+        """From ``dump``'s JSON."""
+        found = orjson.loads(data)
+        for name in ("large_run", "small_run", "interface"):
+            found[name] = uuid.UUID(found[name]) if found[name] else None
+        return cls(**found)
 
 
 class Seeder:
     """Repeatable rows for every table (seeded random, fresh ids), one interface at a time."""
 
-    def __init__(self, shape: Shape, world: World, now: datetime) -> None:
-        self.shape, self.world, self.now = shape, world, now
+    def __init__(self, shape: Shape, first_tenant: uuid.UUID, now: datetime) -> None:
+        self.shape, self.now = shape, now
         self.rng = random.Random(20261128)
         self.mapping = orjson.dumps(load_mapping(MAPPING_YAML).model_dump(mode="json")).decode()
-        self.tenant_ids = [world.a.tenant.id] + [uuid.uuid4() for _ in range(shape.tenants - 1)]
-        self.info = Seeded()
+        self.tenant_ids = [first_tenant] + [uuid.uuid4() for _ in range(shape.tenants - 1)]
+        self.info = Seeded(operator="", admin="", shape=list(asdict(shape).values()))
 
     def tenants(self) -> list[Row]:
         """The tenants beyond ``build_world``'s."""
@@ -385,7 +403,7 @@ def _sqlite(value: Any) -> Any:
     return value
 
 
-async def seed(url: str, shape: Shape) -> tuple[World, Seeded]:
+async def seed(url: str, shape: Shape) -> Seeded:
     """``build_world`` through the ORM, then everything else in bulk."""
     engine = create_engine(url)
     try:
@@ -393,7 +411,8 @@ async def seed(url: str, shape: Shape) -> tuple[World, Seeded]:
             world = await build_world(db)
     finally:
         await engine.dispose()
-    seeder = Seeder(shape, world, datetime.now(UTC))
+    seeder = Seeder(shape, world.a.tenant.id, datetime.now(UTC))
+    seeder.info.operator, seeder.info.admin = world.operator.email, world.a.admin.email
     buffers: dict[str, list[Row]] = defaultdict(list)
     order = ("connections", "interfaces", "mapping_versions", "sync_runs", "run_items")
     async with Writer(url) as writer:
@@ -404,7 +423,7 @@ async def seed(url: str, shape: Shape) -> tuple[World, Seeded]:
             if len(buffers["run_items"]) >= CHUNK:
                 await _flush(writer, buffers, order)
         await _flush(writer, buffers, order)
-    return world, seeder.info
+    return seeder.info
 
 
 async def _flush(writer: Writer, buffers: dict[str, list[Row]], order: Sequence[str]) -> None:
@@ -511,32 +530,69 @@ async def hotspots(client: httpx.AsyncClient, url: str) -> None:
           + "; ".join(f"{where} {ms:.0f} ms" for ms, where in services))  # fmt: skip
 
 
-async def bench(backend: str, shape: Shape, requests: int, tmp: Path) -> None:
-    """Seed ``backend`` and time the pages."""
-    async with fresh_database(backend, tmp) as url:
-        await asyncio.to_thread(migrations.upgrade, url)
+async def bench(
+    backend: str, shape: Shape, requests: int, tmp: Path, keep: Path | None = None
+) -> None:
+    """Seed ``backend`` (or reuse the kept SQLite file) and time the pages."""
+    kept = keep if backend == "sqlite" else None
+    async with _database(backend, tmp, kept) as url:
         started = time.perf_counter()
-        world, seeded = await seed(url, shape)
+        seeded = await _seeded(url, shape, kept)
         print(
             f"{backend}: {shape.interfaces:,} interfaces in {shape.tenants} tenants, "
             f"{seeded.runs:,} runs, {seeded.items:,} items ({seeded.failed:,} failed and "
-            f"open), seeded in {time.perf_counter() - started:.0f} s"
+            f"open), ready in {time.perf_counter() - started:.0f} s"
         )
         app = create_app(make_settings(url, tmp, log_level="WARNING"))
         log = QueryLog()
         log.attach(app.state.web.engine)
         try:
-            await _time_pages(app, world, seeded, shape, requests, log)
+            await _time_pages(app, seeded, shape, requests, log)
         finally:
             await app.state.web.engine.dispose()
 
 
-async def _time_pages(
-    app: Any, world: World, seeded: Seeded, shape: Shape, requests: int, log: QueryLog
-) -> None:
+@contextlib.asynccontextmanager
+async def _database(backend: str, tmp: Path, kept: Path | None) -> AsyncIterator[str]:
+    """A fresh database, or the kept SQLite file."""
+    if kept is None:
+        async with fresh_database(backend, tmp) as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{kept}"
+
+
+async def _seeded(url: str, shape: Shape, kept: Path | None) -> Seeded:
+    """Migrate to head and seed; a kept file seeded before is only migrated (and analysed
+    again when that changed its schema)."""
+    notes = kept.with_name(kept.name + ".json") if kept else None
+    if notes is None or not notes.exists():
+        await asyncio.to_thread(migrations.upgrade, url)
+        seeded = await seed(url, shape)
+        if notes is not None:
+            notes.write_bytes(seeded.dump())
+        return seeded
+    seeded = Seeded.load(notes.read_bytes())
+    if seeded.shape != list(asdict(shape).values()):
+        sys.exit(f"{kept} was seeded with another shape {seeded.shape}: remove it first")
+    assert kept is not None
+    before = _revision(kept)
+    await asyncio.to_thread(migrations.upgrade, url)
+    if _revision(kept) != before:
+        with contextlib.closing(sqlite3.connect(kept)) as lite:
+            lite.execute("ANALYZE")
+    return seeded
+
+
+def _revision(path: Path) -> str:
+    with contextlib.closing(sqlite3.connect(path)) as lite:
+        return str(lite.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
+async def _time_pages(app: Any, seeded: Seeded, shape: Shape, requests: int, log: QueryLog) -> None:
     transport = httpx.ASGITransport(app=app)
     per_tenant = -(-shape.interfaces // shape.tenants)
-    for who, email in (("operator", world.operator.email), ("admin A", world.a.admin.email)):
+    for who, email in (("operator", seeded.operator), ("admin A", seeded.admin)):
         async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
             await sign_in(client, email)
             group = await _a_group(client, seeded)
@@ -578,9 +634,11 @@ async def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="also on SQLite")
     parser.add_argument("--sqlite-only", action="store_true", help="on SQLite alone")
     parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
+    parser.add_argument("--keep", type=Path, help="SQLite: seed into this file once, reuse it")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     shape = Shape(args.interfaces // scale, args.items // scale, args.runs, args.tenants)
+    keep = args.keep.resolve() if args.keep else None
     with tempfile.TemporaryDirectory() as tmp:
         for backend in (
             ("sqlite",)
@@ -589,7 +647,7 @@ async def main() -> None:
             if args.sqlite
             else ("postgresql",)
         ):
-            await bench(backend, shape, args.requests, Path(tmp))
+            await bench(backend, shape, args.requests, Path(tmp), keep)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ the property names and error codes it lists; a digest of that cause is stored
 on each failed item (``run_items.error_cause``) so the database groups them.
 The hint table maps known causes to what the customer can do (msgids: the UI
 translates them, German default). Pure functions only: the SQL is in
-``app.sync.runs.failures``.
+``app.sync.runs.failures`` and ``app.sync.runs.causes``.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ async def interface_list(
     now = utcnow()
     found = await dashboard.board(
         session, actor=page.actor, filters=dashboard.BoardFilter(page=number),
-        per_page=INTERFACES_PAGE, now=now,
+        per_page=INTERFACES_PAGE, now=now, figures=False,  # no activity column here
     )  # fmt: skip
 
     def page_url(n: int) -> str | None:

@@ -11,7 +11,13 @@ from starlette.responses import Response
 
 from app.ui import TEMPLATE_DIR
 from app.ui.formatting import option_tags, swiss_datetime, swiss_number
-from app.ui.i18n import DEFAULT_LANGUAGE, LANGUAGES, language_tag, translations
+from app.ui.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    language_tag,
+    template_gettext,
+    translations,
+)
 
 LANGUAGE_COOKIE = "hubsync_lang"
 
@@ -20,7 +26,9 @@ def _templates_for(language: str) -> Jinja2Blocks:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True, extensions=["jinja2.ext.i18n"]
     )
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    found = translations(language)
+    env.install_gettext_translations(found, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["_"] = env.globals["gettext"] = template_gettext(found)  # cached, no alias hop
     env.filters["datetime"] = swiss_datetime
     env.filters["number"] = swiss_number
     env.filters["option_tags"] = option_tags

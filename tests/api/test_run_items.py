@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEntry, RunItem
 from app.models.enums import ItemAction, ItemStatus, SyncDirection
+from app.sync.error_groups import cause_digest
 from app.web import WebState
 from tests.api.test_run_now import applied_interface
 from tests.factories import World, bearer
@@ -73,6 +74,7 @@ async def test_a_failed_item_is_retried_on_its_own(
         tenant_id=world.a.tenant.id, run_id=world.a.run.id, interface_id=interface_id,
         object_name="companies", direction=SyncDirection.to_hubspot, action=ItemAction.create,
         status=ItemStatus.failed, source_key="10002", error_message="HTTP 502",
+        error_cause=cause_digest("HTTP 502"),  # as the recorder writes every failed item
         payload={"record": {"customer_no": "10002", "name": "Beispiel GmbH", "city": "Bern"}},
     )  # fmt: skip
     db.add(failed)

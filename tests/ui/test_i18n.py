@@ -10,9 +10,11 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
+from jinja2 import Environment
 
 from app.ui.formatting import swiss_datetime, swiss_number
 from app.ui.i18n import language_tag, read_catalog, translations
+from app.ui.templating import TEMPLATES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 APP_DIR = PROJECT_DIR / "app"
@@ -110,6 +112,21 @@ def test_english_returns_the_msgid() -> None:
     assert english.gettext("Dashboard") == "Dashboard"
     assert english.gettext("Email or password is incorrect.") == "Email or password is incorrect."
     assert language_tag("en") == "en"
+
+
+def test_templates_translate_like_jinjas_newstyle_gettext() -> None:
+    """``_()`` in templates: translated and escaped, arguments escaped into it, ``%%`` a
+    percent sign with or without arguments — the same text as Jinja's own, cached or not."""
+    source = (
+        '{{ _("Dashboard") }}|{{ _("Dashboard") }}'
+        '|{{ _("Records synced: %(count)s", count="<b>") }}'
+        '|{{ _("%(n)s %% more", n=1) }}|{{ _("100 %%") }}'
+    )
+    ours = TEMPLATES["de"].env.from_string(source).render()
+    jinja = Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    jinja.install_gettext_translations(translations("de"), newstyle=True)  # type: ignore[attr-defined]
+    assert ours == jinja.from_string(source).render()
+    assert ours == "Übersicht|Übersicht|Synchronisiert: &lt;b&gt;|1 % more|100 %"
 
 
 @pytest.mark.parametrize(

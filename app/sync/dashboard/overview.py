@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import String, case, func, literal, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 
@@ -180,9 +180,11 @@ async def board(
     filters: BoardFilter,
     per_page: int,
     now: datetime | None = None,
+    figures: bool = True,
 ) -> Board:
     """One page of the interfaces the actor may see, errors and warnings first, with the
-    health counts and tenants of all of them."""
+    health counts and tenants of all of them. Without ``figures`` the rows lack activity,
+    open failures and progress (the Schnittstellen list shows none of them)."""
     now = now or utcnow()
     everything = await _lines(session, actor.scope, None, now)
     tenants = sorted({(line.tenant or "", line.tenant_id) for line in everything})
@@ -193,7 +195,7 @@ async def board(
     pages = max(1, -(-len(shown) // per_page))
     page = min(max(filters.page, 1), pages)
     paged = shown[(page - 1) * per_page : page * per_page]
-    rows = await _complete(session, actor.scope, paged, now)
+    rows = await _complete(session, actor.scope, paged, now, figures=figures)
     return Board(rows, len(shown), len(lines), counts, tenants, page, pages, per_page)
 
 
@@ -245,7 +247,12 @@ async def _lines(
 
 
 async def _complete(
-    session: AsyncSession, scope: TenantScope, lines: Sequence[_Line], now: datetime
+    session: AsyncSession,
+    scope: TenantScope,
+    lines: Sequence[_Line],
+    now: datetime,
+    *,
+    figures: bool = True,
 ) -> list[InterfaceOverview]:
     """``lines`` as overviews with their interface rows and every detail the page shows."""
     if not lines:
@@ -264,19 +271,19 @@ async def _complete(
         )
         for line in lines
     ]
-    await _add_details(session, scope, {r.interface.id: r for r in rows}, now)
+    by_id = {r.interface.id: r for r in rows}
+    await _add_connections(session, scope, by_id)
+    await _add_versions(session, scope, by_id)
+    await _add_last_runs(session, scope, by_id, failures=figures)
+    if figures:
+        await _add_figures(session, scope, by_id, now)
     return rows
 
 
-async def _add_details(
+async def _add_figures(
     session: AsyncSession, scope: TenantScope, by_id: ById, now: datetime
 ) -> None:
-    """Connections, mapping, last run, open failures, activity and progress of ``by_id``."""
-    if not by_id:
-        return
-    await _add_connections(session, scope, by_id)
-    await _add_versions(session, scope, by_id)
-    await _add_last_runs(session, scope, by_id)
+    """The activity of ``by_id`` and the progress of their runs in progress."""
     for interface_id, found in (await activity_of(session, scope, list(by_id), now)).items():
         by_id[interface_id].activity = found
     running = {r.running.id: r for r in by_id.values() if r.running is not None}
@@ -314,7 +321,10 @@ async def _add_versions(session: AsyncSession, scope: TenantScope, by_id: ById) 
         )
 
 
-async def _add_last_runs(session: AsyncSession, scope: TenantScope, by_id: ById) -> None:
+async def _add_last_runs(
+    session: AsyncSession, scope: TenantScope, by_id: ById, *, failures: bool
+) -> None:
+    """Each interface's last finished run and (with ``failures``) its open failures."""
     run = aliased(SyncRun)
     last = (
         select(run.id)
@@ -324,18 +334,20 @@ async def _add_last_runs(session: AsyncSession, scope: TenantScope, by_id: ById)
         .correlate(Interface)
         .scalar_subquery()
     )
-    failures = (
+    failed = (
         select(func.count())
         .select_from(RunItem)
         .where(RunItem.interface_id == Interface.id, RunItem.status == ItemStatus.failed)
+        .where(RunItem.error_cause.is_not(None))  # the error log's partial index covers it
         .correlate(Interface)
         .scalar_subquery()
     )
-    statement = scope.apply(select(Interface.id, last, failures), Interface)
+    columns = (Interface.id, last, failed if failures else literal(0))
+    statement = scope.apply(select(*columns), Interface)
     statement = statement.where(Interface.id.in_(list(by_id)))
     last_ids = {}
-    for row_id, last_id, failed in (await session.execute(statement)).all():
-        by_id[row_id].open_failures = int(failed or 0)
+    for row_id, last_id, count in (await session.execute(statement)).all():
+        by_id[row_id].open_failures = int(count or 0)
         if last_id is not None:
             last_ids[last_id] = row_id
     if last_ids:

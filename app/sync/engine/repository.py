@@ -103,6 +103,7 @@ class ItemRepository(TenantRepository[RunItem]):
             RunItem.object_name == object_name,
             RunItem.direction == direction,
             RunItem.status == ItemStatus.failed,
+            RunItem.error_cause.is_not(None),  # the failures' partial index: said literally
         )
         return await self.get_all(statement.order_by(RunItem.created_at, RunItem.id))
 

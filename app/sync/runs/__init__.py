@@ -7,9 +7,9 @@ blockers) and ``keyset`` (the paging they share).
 """
 
 from app.sync.keyset import Cursor, Page
+from app.sync.runs.causes import FailureFilter
 from app.sync.runs.failures import (
     Blocker,
-    FailureFilter,
     GroupListing,
     get_error_group,
     group_item_ids,

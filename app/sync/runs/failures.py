@@ -1,11 +1,12 @@
 """Fehlerprotokoll queries: open failed tasks grouped by cause in SQL, and blockers.
 
 Each failed task stores its cause's digest (``run_items.error_cause``, see
-``app.sync.error_groups.cause_digest``), so the database groups, counts and
-pages the causes; only the groups shown reach Python, worded by their newest
-message with a few sample keys. The grouping and a group's records newest
-first both follow one index (``status`` and the group's columns, then
-``created_at``). Blockers take three queries, never one per
+``app.sync.error_groups.cause_digest``), so the database groups and counts the
+causes (``causes`` pages them by recency); only the groups shown reach Python,
+worded by their newest message with a few sample keys. The grouping and a
+group's records newest first both follow one index (``status`` and the group's
+columns, then ``created_at``; partial on ``error_cause IS NOT NULL``, which
+every query here says literally). Blockers take three queries, never one per
 interface.
 """
 
@@ -25,7 +26,7 @@ from app.auth.actor import Actor
 from app.core.errors import NotFound
 from app.core.repository import TenantRepository
 from app.models import Interface, RunItem, SyncRun
-from app.models.enums import ErrorCategory, Health, ItemStatus, RunStatus
+from app.models.enums import Health, ItemStatus, RunStatus
 from app.sync.error_groups import (
     MAX_SAMPLE_KEYS,
     CauseCount,
@@ -35,33 +36,21 @@ from app.sync.error_groups import (
     interface_of,
 )
 from app.sync.interfaces import get_interface
-from app.sync.keyset import Cursor, Page, cut_page, keyset, prefix
+from app.sync.keyset import Cursor, Page, cut_page, keyset
 from app.sync.repositories import InterfaceChoice
+from app.sync.runs.causes import (
+    GROUP_COLUMNS,
+    CauseRepository,
+    FailureFilter,
+    GroupRow,
+    cause_page,
+    failure_conditions,
+    row_key,
+)
 
 GROUP_PAGE = 25
 GROUP_ITEM_PAGE = 50
 BLOCKER_STATUSES = (RunStatus.succeeded, RunStatus.warning, RunStatus.failed)
-GROUP_COLUMNS = (
-    RunItem.interface_id,
-    RunItem.object_name,
-    RunItem.error_category,
-    RunItem.http_status,
-    RunItem.error_cause,
-)
-GroupRow = tuple[uuid.UUID, str, ErrorCategory | None, int | None, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class FailureFilter:
-    """Which failed tasks the error log groups."""
-
-    interface_id: uuid.UUID | None = None
-    object_name: str | None = None
-    category: ErrorCategory | None = None
-    status: ItemStatus = ItemStatus.failed
-    since: datetime | None = None
-    until: datetime | None = None
-    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,28 +72,9 @@ class Blocker:
 
 
 class FailureRepository(TenantRepository[RunItem]):
-    """Failed (or resolved) tasks grouped by their stored cause."""
+    """Failed (or resolved) tasks of the causes shown: their newest messages and records."""
 
     model = RunItem
-
-    async def cause_counts(
-        self, filters: FailureFilter, *, offset: int, limit: int | None
-    ) -> tuple[list[CauseCount], int]:
-        """One page of causes, the most recent first, and how many causes match in all."""
-        count, last = func.count(), func.max(RunItem.created_at)
-        statement: Any = select(
-            *GROUP_COLUMNS, count, func.min(RunItem.created_at), last, func.count().over()
-        )
-        statement = self.scope.apply(statement, RunItem).where(*_failure_conditions(filters))
-        statement = (
-            statement.group_by(*GROUP_COLUMNS)
-            .order_by(last.desc(), count.desc(), *GROUP_COLUMNS)
-            .offset(offset)
-            .limit(limit)
-        )
-        rows = (await self.session.execute(statement)).all()
-        total = int(rows[0][-1]) if rows else 0
-        return [CauseCount(*row[:-1]) for row in rows], total
 
     async def newest(
         self, counts: Sequence[CauseCount], filters: FailureFilter
@@ -119,7 +89,7 @@ class FailureRepository(TenantRepository[RunItem]):
             *GROUP_COLUMNS, RunItem.error_message, RunItem.source_key, rank.label("rank")
         )
         inner = self.scope.apply(inner, RunItem).where(
-            *_failure_conditions(filters),
+            *failure_conditions(filters),
             RunItem.interface_id.in_({c.interface_id for c in counts}),
             RunItem.error_cause.in_({c.digest for c in counts if c.digest is not None}),
         )
@@ -205,33 +175,13 @@ def _equal_or_null(column: Any, value: Any) -> Any:
 def _group_conditions(key: GroupKey, status: ItemStatus) -> list[Any]:
     return [
         RunItem.status == status,
+        RunItem.error_cause.is_not(None),  # the partial index's term, said literally
         RunItem.interface_id == key.interface_id,
         RunItem.object_name == key.object_name,
-        _equal_or_null(RunItem.error_cause, key.digest or None),
+        RunItem.error_cause == key.digest,
         _equal_or_null(RunItem.error_category, key.category),
         _equal_or_null(RunItem.http_status, key.http_status),
     ]
-
-
-def _failure_conditions(filters: FailureFilter) -> list[Any]:
-    conditions: list[Any] = [RunItem.status == filters.status]
-    if filters.interface_id is not None:
-        conditions.append(RunItem.interface_id == filters.interface_id)
-    if filters.object_name:
-        conditions.append(RunItem.object_name == filters.object_name)
-    if filters.category is not None:
-        conditions.append(RunItem.error_category == filters.category)
-    if filters.since is not None:
-        conditions.append(RunItem.created_at >= filters.since)
-    if filters.until is not None:
-        conditions.append(RunItem.created_at < filters.until)
-    if filters.key:
-        conditions.append(prefix(RunItem.source_key, filters.key))
-    return conditions
-
-
-def _row_key(count: CauseCount) -> GroupRow:
-    return (count.interface_id, count.object_name, count.category, count.http_status, count.digest)
 
 
 async def _groups(
@@ -240,7 +190,7 @@ async def _groups(
     newest = await repo.newest(counts, filters)
     groups = []
     for count in counts:
-        found = newest.get(_row_key(count), [])
+        found = newest.get(row_key(count), [])
         message = found[0][0] if found else None
         groups.append(group_of(count, message, (k for _m, k in found)))
     return groups
@@ -258,8 +208,9 @@ async def list_error_groups(
     cause, the most recently seen first, and how many groups there are."""
     if filters.interface_id is not None:
         await get_interface(session, actor=actor, interface_id=filters.interface_id)
+    causes = CauseRepository.scoped(session, actor.scope)
+    counts, total = await cause_page(causes, filters, offset=offset, limit=limit)
     repo = FailureRepository.scoped(session, actor.scope)
-    counts, total = await repo.cause_counts(filters, offset=offset, limit=limit)
     return GroupListing(await _groups(repo, counts, filters), total)
 
 
@@ -275,11 +226,13 @@ async def get_error_group(
     if interface_id is None:
         raise NotFound("error group not found")
     filters = FailureFilter(interface_id=interface_id, status=status)
-    repo = FailureRepository.scoped(session, actor.scope)
-    counts, _ = await repo.cause_counts(filters, offset=0, limit=None)
+    counts = await CauseRepository.scoped(session, actor.scope).ranked(
+        filters, offset=0, limit=None
+    )
     found = [c for c in counts if _key(c).id == group_id]
     if not found:
         raise NotFound("error group not found")
+    repo = FailureRepository.scoped(session, actor.scope)
     return (await _groups(repo, found, filters))[0]
 
 
