@@ -319,6 +319,7 @@ async def dry_run(
     run = await dashboard.start_dry_run(
         state.session_factory, actor=page.actor, box=state.secret_box,
         interface_id=interface_id, public_url=state.settings.public_url,
+        oauth_app=state.executor.oauth_app,
     )  # fmt: skip
     return see_other(request, _url(interface_id, f"/dry-runs/{run.id}"))
 
