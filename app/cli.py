@@ -626,7 +626,7 @@ def purge(
         bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
     ] = False,
 ) -> None:
-    """Delete run items and webhook events past their retention (HUBSYNC_*_RETENTION_DAYS)."""
+    """Delete what is past its retention: run items, webhook events, runs, audit entries."""
     from app.models.base import utcnow
     from app.sync.retention import RetentionPolicy, purge_expired
 
@@ -641,10 +641,7 @@ def purge(
             session, actor=CLI_ACTOR, now=utcnow(), policy=policy, dry_run=dry_run
         )
         verb = "would delete" if dry_run else "deleted"
-        return (
-            f"{verb} {result.settled} settled and {result.failed} failed run item(s), "
-            f"{result.webhook_events} webhook event(s)"
-        )
+        return f"{verb} {result.summary()}"
 
     typer.echo(_run_in_session(settings, work))
 

@@ -412,9 +412,12 @@ def test_purge_counts_then_deletes_what_is_past_its_retention(
             )
     dry = invoke(["purge", "--dry-run"])
     assert dry.exit_code == 0, dry.output
-    assert "would delete 0 settled and 0 failed run item(s), 1 webhook event(s)" in dry.output
+    assert (
+        "would delete 0 settled items, 0 failed items, 1 webhook events, 0 runs, 0 audit entries"
+        in dry.output
+    )
     done = invoke(["purge"])
-    assert "deleted 0 settled and 0 failed run item(s), 1 webhook event(s)" in done.output
+    assert "deleted 0 settled items, 0 failed items, 1 webhook events" in done.output
     assert query(migrated, "SELECT event_id FROM webhook_events") == [("new",)]
 
 

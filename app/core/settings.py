@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     run_item_retention_days: int = Field(default=30, ge=1, le=90)
     run_item_max_retention_days: int = Field(default=90, ge=1, le=365)
     webhook_event_retention_days: int = Field(default=7, ge=1, le=365)
+    run_retention_days: int = Field(default=395, ge=1, le=3650)  # run summaries: 13 months
+    audit_retention_days: int = Field(default=730, ge=1, le=3650)  # the audit log: two years
     docs: bool | None = None
     # Scheduler: each `hubsync serve` process looks for due interfaces every tick and runs
     # those whose lease it wins; a lease not renewed for `lease_ttl_seconds` is taken over.

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.core.repository import RepositoryBase, TenantRepository
 from app.models import (
@@ -21,7 +22,7 @@ from app.models import (
     Tenant,
     WebhookEvent,
 )
-from app.models.enums import Health, ItemStatus, WebhookState
+from app.models.enums import Health, ItemStatus, RunStatus, WebhookState
 
 
 class TenantsRepository(RepositoryBase[Tenant]):
@@ -213,42 +214,46 @@ class RetentionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def count_items(self, *, before: datetime, statuses: Sequence[ItemStatus]) -> int:
-        """How many run items of ``statuses`` were created before ``before``."""
-        return await self._count(_expired_items(before, statuses))
-
-    async def delete_items(self, *, before: datetime, statuses: Sequence[ItemStatus]) -> int:
-        """Delete run items of ``statuses`` created before ``before``; returns how many."""
-        return await self._delete(_expired_items(before, statuses))
-
-    async def count_events(self, *, before: datetime, states: Sequence[WebhookState]) -> int:
-        """How many webhook events in ``states`` were received before ``before``."""
-        return await self._count(_expired_events(before, states))
-
-    async def delete_events(self, *, before: datetime, states: Sequence[WebhookState]) -> int:
-        """Delete webhook events in ``states`` received before ``before``; returns how many."""
-        return await self._delete(_expired_events(before, states))
-
-    async def _count(self, where: Expired) -> int:
-        statement = select(func.count()).select_from(where.model).where(*where.conditions)
+    async def count(self, expired: Expired) -> int:
+        """How many rows ``expired`` names."""
+        statement = select(func.count()).select_from(expired.model).where(*expired.conditions)
         return int((await self.session.execute(statement)).scalar_one())
 
-    async def _delete(self, where: Expired) -> int:
-        result = await self.session.execute(delete(where.model).where(*where.conditions))
+    async def delete(self, expired: Expired) -> int:
+        """Delete the rows ``expired`` names; returns how many went."""
+        result = await self.session.execute(delete(expired.model).where(*expired.conditions))
         return int(getattr(result, "rowcount", 0) or 0)
 
 
 class Expired(NamedTuple):
     """The rows of one table past their retention: the table and the WHERE terms."""
 
-    model: type[RunItem] | type[WebhookEvent]
+    model: type[RunItem] | type[WebhookEvent] | type[SyncRun] | type[AuditEntry]
     conditions: tuple[ColumnElement[bool], ...]
 
 
-def _expired_items(before: datetime, statuses: Sequence[ItemStatus]) -> Expired:
+def expired_items(before: datetime, statuses: Sequence[ItemStatus]) -> Expired:
+    """Run items of ``statuses`` created before ``before``."""
     return Expired(RunItem, (RunItem.created_at < before, RunItem.status.in_(statuses)))
 
 
-def _expired_events(before: datetime, states: Sequence[WebhookState]) -> Expired:
+def expired_events(before: datetime, states: Sequence[WebhookState]) -> Expired:
+    """Webhook events in ``states`` received before ``before``."""
     conditions = (WebhookEvent.received_at < before, WebhookEvent.state.in_(states))
     return Expired(WebhookEvent, conditions)
+
+
+def expired_runs(before: datetime) -> Expired:
+    """Finished runs started before ``before``, each interface's latest kept (the
+    dashboard's last run); their items go with them."""
+    newer = aliased(SyncRun)
+    later = exists().where(
+        newer.interface_id == SyncRun.interface_id, newer.started_at > SyncRun.started_at
+    )
+    conditions = (SyncRun.started_at < before, SyncRun.status != RunStatus.running, later)
+    return Expired(SyncRun, conditions)
+
+
+def expired_audit(before: datetime) -> Expired:
+    """Audit entries written before ``before``."""
+    return Expired(AuditEntry, (AuditEntry.created_at < before,))

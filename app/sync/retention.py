@@ -3,11 +3,14 @@
 - Run items of settled records (succeeded, resolved) go after the retention period
   (``HUBSYNC_RUN_ITEM_RETENTION_DAYS``, default 30); open failures stay longer, so
   the error log can still show and retry them, but never past the maximum
-  (``HUBSYNC_RUN_ITEM_MAX_RETENTION_DAYS``, default 90). Run summaries (counts) stay.
+  (``HUBSYNC_RUN_ITEM_MAX_RETENTION_DAYS``, default 90).
 - HubSpot's webhook events, whose payloads can name a person and a changed value:
   processed and ignored ones go after ``HUBSYNC_WEBHOOK_EVENT_RETENTION_DAYS``
   (default 7); those the worker gave up on stay as long as open failures, for the
   error log and its retry; events still waiting for the worker never go.
+- Run summaries (counts only) after ``HUBSYNC_RUN_RETENTION_DAYS`` (default 395,
+  13 months), each interface's latest run kept; the audit log after
+  ``HUBSYNC_AUDIT_RETENTION_DAYS`` (default 730, two years).
 
 ``hubsync purge`` runs it by hand (``--dry-run`` counts); ``hubsync serve`` runs it
 once a day under a lease, so that one process of several does it. Every purge is
@@ -27,7 +30,15 @@ from app.core.db import SessionFactory, session_scope
 from app.core.settings import Settings
 from app.models.base import utcnow
 from app.models.enums import ItemStatus, WebhookState
-from app.sync.repositories import AuditRepository, RetentionRepository
+from app.sync.repositories import (
+    AuditRepository,
+    Expired,
+    RetentionRepository,
+    expired_audit,
+    expired_events,
+    expired_items,
+    expired_runs,
+)
 from app.sync.scheduling.leases import Leases
 
 SETTLED = (ItemStatus.succeeded, ItemStatus.resolved)
@@ -46,6 +57,8 @@ class RetentionPolicy:
     item_days: int
     max_days: int
     webhook_event_days: int
+    run_days: int = 395
+    audit_days: int = 730
 
     def __post_init__(self) -> None:
         if not 1 <= self.item_days <= self.max_days:
@@ -54,6 +67,10 @@ class RetentionPolicy:
             raise ValueError(
                 "webhook event retention must be at least one day and at most the maximum"
             )
+        if self.run_days < self.max_days:
+            raise ValueError("run retention must be at least the maximum run item retention")
+        if self.audit_days < 1:
+            raise ValueError("audit retention must be at least one day")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetentionPolicy:
@@ -62,25 +79,39 @@ class RetentionPolicy:
             settings.run_item_retention_days,
             settings.run_item_max_retention_days,
             settings.webhook_event_retention_days,
+            settings.run_retention_days,
+            settings.audit_retention_days,
         )
+
+    def expired(self, now: datetime) -> dict[str, list[Expired]]:
+        """What is past its retention at ``now``, by the name the audit log counts it under
+        (items before runs: a run's deletion takes its items along)."""
+
+        def ago(days: int) -> datetime:
+            return now - timedelta(days=days)
+
+        return {
+            "settled_items": [expired_items(ago(self.item_days), SETTLED)],
+            "failed_items": [expired_items(ago(self.max_days), OPEN)],
+            "webhook_events": [
+                expired_events(ago(self.webhook_event_days), DONE_EVENTS),
+                expired_events(ago(self.max_days), FAILED_EVENTS),
+            ],
+            "runs": [expired_runs(ago(self.run_days))],
+            "audit_entries": [expired_audit(ago(self.audit_days))],
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class PurgeResult:
-    """How many rows were (or, in a dry run, would be) deleted."""
+    """How many rows of each kind were (or, in a dry run, would be) deleted."""
 
-    settled: int
-    failed: int
-    webhook_events: int
+    counts: dict[str, int]
     dry_run: bool
 
-    def audit_details(self) -> dict[str, int]:
-        """The counts as the audit log keeps them."""
-        return {
-            "settled_items": self.settled,
-            "failed_items": self.failed,
-            "webhook_events": self.webhook_events,
-        }
+    def summary(self) -> str:
+        """The counts in one line, for the command line."""
+        return ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in self.counts.items())
 
 
 async def purge_expired(
@@ -91,35 +122,23 @@ async def purge_expired(
     policy: RetentionPolicy,
     dry_run: bool = False,
 ) -> PurgeResult:
-    """Delete run items and webhook events past their retention (a system job for operators)."""
+    """Delete what is past its retention (a system job for operators); audited."""
     actor.require(Permission.manage_tenants)
     repo = RetentionRepository(session)
-    settled_before = now - timedelta(days=policy.item_days)
-    failed_before = now - timedelta(days=policy.max_days)
-    events_before = now - timedelta(days=policy.webhook_event_days)
-    if dry_run:
-        return PurgeResult(
-            await repo.count_items(before=settled_before, statuses=SETTLED),
-            await repo.count_items(before=failed_before, statuses=OPEN),
-            await repo.count_events(before=events_before, states=DONE_EVENTS)
-            + await repo.count_events(before=failed_before, states=FAILED_EVENTS),
-            dry_run=True,
+    act = repo.count if dry_run else repo.delete
+    counts = {
+        kind: sum([await act(rows) for rows in expired])
+        for kind, expired in policy.expired(now).items()
+    }
+    if not dry_run:
+        await record_audit(
+            session,
+            action=PURGE_ACTION,
+            actor_label=actor.label,
+            actor_id=actor.user_id,
+            details=counts,
         )
-    result = PurgeResult(
-        await repo.delete_items(before=settled_before, statuses=SETTLED),
-        await repo.delete_items(before=failed_before, statuses=OPEN),
-        await repo.delete_events(before=events_before, states=DONE_EVENTS)
-        + await repo.delete_events(before=failed_before, states=FAILED_EVENTS),
-        dry_run=False,
-    )
-    await record_audit(
-        session,
-        action=PURGE_ACTION,
-        actor_label=actor.label,
-        actor_id=actor.user_id,
-        details=result.audit_details(),
-    )
-    return result
+    return PurgeResult(counts, dry_run)
 
 
 async def purge_when_due(

@@ -1,5 +1,6 @@
 """Retention: settled run items go after the period, open failures after the maximum;
-processed webhook events after their own period, events given up on with the failures.
+processed webhook events after their own period, events given up on with the failures;
+run summaries after 13 months (each interface's latest kept), the audit log after two years.
 
 Under a frozen clock: old rows go, new rows stay, counts audited (SECURITY.md §17)."""
 
@@ -15,7 +16,14 @@ from app.auth.actor import Actor
 from app.core.errors import Forbidden
 from app.models import AuditEntry, RunItem, SyncRun, WebhookEvent
 from app.models.base import utcnow
-from app.models.enums import ItemAction, ItemStatus, SyncDirection, WebhookState
+from app.models.enums import (
+    ItemAction,
+    ItemStatus,
+    RunStatus,
+    RunTrigger,
+    SyncDirection,
+    WebhookState,
+)
 from app.sync.retention import RetentionPolicy, purge_expired
 from tests.factories import World
 
@@ -56,17 +64,19 @@ async def test_purge_keeps_what_is_still_needed(db: AsyncSession, world: World) 
     await db.commit()
     system = Actor.system("test")
     dry = await purge_expired(db, actor=system, now=utcnow(), policy=POLICY, dry_run=True)
-    assert (dry.settled, dry.failed) == (2, 1)
+    assert (dry.counts["settled_items"], dry.counts["failed_items"]) == (2, 1)
     assert len(await item_keys(db)) == 6  # five added plus the world's own failed item
     done = await purge_expired(db, actor=system, now=utcnow(), policy=POLICY)
     await db.commit()
-    assert (done.settled, done.failed) == (2, 1)
+    assert (done.counts["settled_items"], done.counts["failed_items"]) == (2, 1)
     assert await item_keys(db) == {"succeeded-10", "failed-60", "K-1"}
     runs = (await db.execute(select(func.count()).select_from(SyncRun))).scalar_one()
     assert runs == 2  # run summaries stay
     audit = (await db.execute(select(AuditEntry).where(AuditEntry.action == "retention.purge"))
              ).scalar_one()  # fmt: skip
-    assert audit.details == {"settled_items": 2, "failed_items": 1, "webhook_events": 0}
+    assert audit.details == {
+        "settled_items": 2, "failed_items": 1, "webhook_events": 0, "runs": 0, "audit_entries": 0
+    }  # fmt: skip
 
 
 async def test_only_operators_purge(db: AsyncSession, world: World) -> None:
@@ -84,11 +94,11 @@ async def test_webhook_events_go_after_their_own_period(db: AsyncSession) -> Non
     await db.commit()
     system = Actor.system("test")
     dry = await purge_expired(db, actor=system, now=utcnow(), policy=POLICY, dry_run=True)
-    assert dry.webhook_events == 3
+    assert dry.counts["webhook_events"] == 3
     assert len(await event_ids(db)) == 7
     done = await purge_expired(db, actor=system, now=utcnow(), policy=POLICY)
     await db.commit()
-    assert done.webhook_events == 3
+    assert done.counts["webhook_events"] == 3
     # younger than its period, given up on but within the maximum, or not yet processed
     assert await event_ids(db) == {"processed-6", "failed-30", "received-100", "processing-100"}
 
@@ -98,3 +108,49 @@ def test_a_policy_outside_its_bounds_is_refused() -> None:
         RetentionPolicy(item_days=30, max_days=20, webhook_event_days=7)
     with pytest.raises(ValueError, match="webhook event retention"):
         RetentionPolicy(item_days=30, max_days=90, webhook_event_days=0)
+
+
+async def add_run(db: AsyncSession, world: World, age_days: int, status: RunStatus) -> SyncRun:
+    run = SyncRun(tenant_id=world.a.tenant.id, interface_id=world.a.interface.id,
+                  trigger=RunTrigger.schedule, status=status,
+                  started_at=utcnow() - timedelta(days=age_days))  # fmt: skip
+    db.add(run)
+    await db.flush()
+    return run
+
+
+async def test_run_summaries_go_after_13_months_but_each_interfaces_latest_stays(
+    db: AsyncSession, world: World
+) -> None:
+    old = await add_run(db, world, 500, RunStatus.succeeded)
+    db.add(RunItem(tenant_id=world.a.tenant.id, run_id=old.id, interface_id=world.a.interface.id,
+                   object_name="companies", direction=SyncDirection.to_hubspot,
+                   action=ItemAction.update, status=ItemStatus.succeeded, source_key="old",
+                   created_at=utcnow()))  # fmt: skip
+    stuck = await add_run(db, world, 450, RunStatus.running)
+    kept = await add_run(db, world, 10, RunStatus.succeeded)
+    lonely = SyncRun(tenant_id=world.b.tenant.id, interface_id=world.b.interface.id,
+                     trigger=RunTrigger.schedule, status=RunStatus.failed,
+                     started_at=utcnow() - timedelta(days=600))  # fmt: skip
+    await db.delete(world.b.run)
+    db.add(lonely)  # tenant B's interface ran last 600 days ago: its latest run stays
+    db.add(AuditEntry(action="interface.update", actor_label="t", details={},
+                      created_at=utcnow() - timedelta(days=731)))  # fmt: skip
+    await db.commit()
+    system = Actor.system("test")
+
+    done = await purge_expired(db, actor=system, now=utcnow(), policy=POLICY)
+    await db.commit()
+
+    assert (done.counts["runs"], done.counts["audit_entries"]) == (1, 1)
+    left = set((await db.execute(select(SyncRun.id))).scalars())
+    assert {old.id, stuck.id, kept.id, lonely.id} & left == {stuck.id, kept.id, lonely.id}
+    assert "old" not in await item_keys(db)  # the run's items went with it
+    actions = set((await db.execute(select(AuditEntry.action))).scalars())
+    assert "interface.update" not in actions
+    assert "retention.purge" in actions  # the purge itself is audited after the purge
+
+
+def test_runs_are_kept_at_least_as_long_as_their_items() -> None:
+    with pytest.raises(ValueError, match="at least the maximum run item retention"):
+        RetentionPolicy(item_days=30, max_days=90, webhook_event_days=7, run_days=60)
