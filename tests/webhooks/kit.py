@@ -22,6 +22,7 @@ from app.models.enums import ConnectionKind, InterfaceState, RunStatus, RunTrigg
 from app.sync.engine.state import Selection
 from app.sync.mapping.loader import load_mapping
 from app.sync.scheduling.executor import SCHEDULER, RunStarted
+from app.web import WebState
 
 SECRET = "webhook-client-secret"
 PORTAL = 62515
@@ -185,16 +186,22 @@ class FakeSchemas:
         return self.schemas
 
 
-async def webhook_runs(sessions: SessionFactory, interface_id: uuid.UUID) -> list[SyncRun]:
-    """The runs of ``interface_id`` that webhooks started."""
-    async with sessions() as session:
-        found = await session.scalars(select(SyncRun).where(
-            SyncRun.interface_id == interface_id, SyncRun.trigger == RunTrigger.webhook
-        ))  # fmt: skip
-        return list(found)
+@dataclass
+class WebhookInterface:
+    """An interface of an end-to-end test, and hubsync's state behind it."""
 
+    interface_id: uuid.UUID
+    web: WebState
 
-async def webhook_runs_finished(sessions: SessionFactory, interface_id: uuid.UUID) -> bool:
-    """Whether webhooks started runs of ``interface_id`` and all of them have finished."""
-    runs = await webhook_runs(sessions, interface_id)
-    return bool(runs) and all(r.status != RunStatus.running for r in runs)
+    async def webhook_runs(self) -> list[SyncRun]:
+        """The interface's runs that webhooks started."""
+        async with self.web.session_factory() as session:
+            found = await session.scalars(select(SyncRun).where(
+                SyncRun.interface_id == self.interface_id, SyncRun.trigger == RunTrigger.webhook
+            ))  # fmt: skip
+            return list(found)
+
+    async def runs_finished(self) -> bool:
+        """Whether webhook runs were started and all of them have finished."""
+        runs = await self.webhook_runs()
+        return bool(runs) and all(r.status != RunStatus.running for r in runs)

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.core.settings import Settings
-from app.models import Connection, Interface, SyncRun
+from app.models import Connection, Interface
 from app.models.base import utcnow
 from app.models.enums import InterfaceState, RunStatus, RunTrigger, WebhookState
 from app.sync.apply import apply_interface_file
@@ -41,7 +41,7 @@ from app.web import WebState
 from tests.factories import World
 from tests.sync.engine.pg_kit import live_portal, rest
 from tests.sync.engine.runner_kit import TOKEN, Portal
-from tests.webhooks.kit import stored, webhook_runs, webhook_runs_finished
+from tests.webhooks.kit import WebhookInterface, stored
 from tests.webhooks.live import SANDBOX, eventually, live_hubsync
 
 pytestmark = pytest.mark.database
@@ -73,14 +73,12 @@ MAPPING = {
 }  # fmt: skip
 
 
-@dataclass
-class Setup:
+@dataclass(kw_only=True)
+class Setup(WebhookInterface):
     """The ERP, the portal with its custom object type, and the interface between them."""
 
     erp: Engine
     portal: Portal
-    interface_id: uuid.UUID
-    web: WebState
 
     async def model(self, key: str) -> str:
         """The vehicle's model in the ERP now."""
@@ -95,14 +93,6 @@ class Setup:
     async def has_model(self, key: str, model: str) -> bool:
         """Whether the ERP holds ``model`` for the vehicle now."""
         return await self.model(key) == model
-
-    async def runs_finished(self) -> bool:
-        """Whether webhook runs were started and all of them have finished."""
-        return await webhook_runs_finished(self.web.session_factory, self.interface_id)
-
-    async def webhook_runs(self) -> list[SyncRun]:
-        """The interface's runs that webhooks started."""
-        return await webhook_runs(self.web.session_factory, self.interface_id)
 
 
 async def add_interface(
@@ -159,7 +149,7 @@ async def setup(
             await rest(portal, "POST", f"{app}/subscriptions", json={
                 "eventType": "object.propertyChange", "objectTypeId": schema["objectTypeId"],
                 "propertyName": "model", "active": True})  # fmt: skip
-            yield Setup(erp, portal, interface_id, web)
+            yield Setup(interface_id, web, erp=erp, portal=portal)
     finally:
         erp.dispose()
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
 from app.core.settings import Settings
-from app.models import Connection, Interface, SyncRun
+from app.models import Connection, Interface
 from app.models.base import utcnow
 from app.models.enums import InterfaceState, RunStatus, RunTrigger, WebhookState
 from app.sync.apply import apply_interface_file
@@ -38,7 +38,7 @@ from tests.sync.engine.pg_kit import (
     rest,
 )
 from tests.sync.engine.runner_kit import TOKEN, Portal
-from tests.webhooks.kit import stored, webhook_runs, webhook_runs_finished
+from tests.webhooks.kit import WebhookInterface, stored
 from tests.webhooks.live import SANDBOX, LiveHubsync, eventually, live_hubsync
 
 pytestmark = pytest.mark.database
@@ -52,15 +52,13 @@ def pg_url() -> Iterator[URL]:
         yield url
 
 
-@dataclass
-class Setup:
+@dataclass(kw_only=True)
+class Setup(WebhookInterface):
     """The ERP, the portal, hubsync between them, and the interface that connects them."""
 
     erp: PgErp
     portal: Portal
     hubsync: LiveHubsync
-    interface_id: uuid.UUID
-    web: WebState
 
     async def rename(self, erp_id: str, *names: str) -> None:
         """Change a company's name in HubSpot, as a user would (several times in a row)."""
@@ -77,14 +75,6 @@ class Setup:
     async def has_name(self, erp_id: str, name: str) -> bool:
         """Whether the ERP holds ``name`` for the company now."""
         return await self.erp_name(erp_id) == name
-
-    async def runs_finished(self) -> bool:
-        """Whether webhook runs were started and all of them have finished."""
-        return await webhook_runs_finished(self.web.session_factory, self.interface_id)
-
-    async def webhook_runs(self) -> list[SyncRun]:
-        """The interface's runs that webhooks started."""
-        return await webhook_runs(self.web.session_factory, self.interface_id)
 
 
 async def add_interface(
@@ -135,7 +125,7 @@ async def setup(
             first = await web.executor.run(interface_id, trigger=RunTrigger.manual)
             assert first.status == RunStatus.succeeded, first.error_summary
             await subscribe(portal, hubsync.webhook_url)
-            yield Setup(erp, portal, hubsync, interface_id, web)
+            yield Setup(interface_id, web, erp=erp, portal=portal, hubsync=hubsync)
     finally:
         erp.engine.dispose()
 
