@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.actor import Actor
 from app.connectors.hubspot.sandbox.config import SandboxConfig
 from app.connectors.hubspot.sandbox.webhooks import WebhookDispatcher, WebhookSettings
 from app.core.settings import Settings
 from app.main import create_app
+from app.models import Connection, Interface
+from app.models.base import utcnow
+from app.models.enums import InterfaceState
+from app.sync.apply import apply_interface_file
+from app.sync.versions import approve_version
+from app.web import WebState
 from tests.conftest import make_settings
 from tests.live_server import base_url_of, listening_socket, serving
 from tests.webhooks.kit import PATH
@@ -83,3 +93,23 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20
     while not await check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.1)
+
+
+async def webhook_interface(db: AsyncSession, web: WebState, text: str) -> uuid.UUID:
+    """Apply and approve an interface file, and make the interface active on the sandbox's
+    portal (its id stored as OAuth stores it) with its next scheduled run a day away: only
+    webhooks start its runs."""
+    operator = Actor.system("test")
+    applied = await apply_interface_file(
+        db, actor=operator, box=web.secret_box, text=text, environ={}
+    )
+    await approve_version(db, actor=operator, version_id=applied.version.id)
+    interface = await db.get(Interface, applied.interface.id)
+    hubspot = await db.get(Connection, applied.interface.hubspot_connection_id)
+    assert interface is not None
+    assert hubspot is not None
+    hubspot.config = {**hubspot.config, "portal_id": SANDBOX.portal_id}
+    interface.state = InterfaceState.active
+    interface.next_run_at = utcnow() + timedelta(days=1)
+    await db.commit()
+    return interface.id

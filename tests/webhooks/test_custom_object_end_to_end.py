@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,19 +30,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import Actor
 from app.core.settings import Settings
-from app.models import Connection, Interface
-from app.models.base import utcnow
-from app.models.enums import InterfaceState, RunStatus, RunTrigger, WebhookState
-from app.sync.apply import apply_interface_file
-from app.sync.versions import approve_version
+from app.models.enums import RunStatus, RunTrigger, WebhookState
 from app.web import WebState
 from tests.factories import World
 from tests.sync.engine.pg_kit import live_portal, rest
 from tests.sync.engine.runner_kit import TOKEN, Portal
 from tests.webhooks.kit import WebhookInterface, stored
-from tests.webhooks.live import SANDBOX, eventually, live_hubsync
+from tests.webhooks.live import SANDBOX, eventually, live_hubsync, webhook_interface
 
 pytestmark = pytest.mark.database
 VEHICLES = Table(
@@ -108,20 +103,7 @@ async def add_interface(
         "hubspot": {"base_url": portal_url, "access_token": TOKEN},
         "mapping": MAPPING,
     })  # fmt: skip
-    operator = Actor.system("test")
-    applied = await apply_interface_file(
-        db, actor=operator, box=web.secret_box, text=interface_file, environ={}
-    )
-    await approve_version(db, actor=operator, version_id=applied.version.id)
-    interface = await db.get(Interface, applied.interface.id)
-    hubspot = await db.get(Connection, applied.interface.hubspot_connection_id)
-    assert interface is not None
-    assert hubspot is not None
-    hubspot.config = {**hubspot.config, "portal_id": SANDBOX.portal_id}
-    interface.state = InterfaceState.active
-    interface.next_run_at = utcnow() + timedelta(days=1)  # only webhooks start runs here
-    await db.commit()
-    return interface.id
+    return await webhook_interface(db, web, interface_file)
 
 
 @pytest.fixture

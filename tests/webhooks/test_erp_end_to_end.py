@@ -12,20 +12,15 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 import yaml
 from sqlalchemy import URL
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.actor import Actor
 from app.core.settings import Settings
-from app.models import Connection, Interface
-from app.models.base import utcnow
-from app.models.enums import InterfaceState, RunStatus, RunTrigger, WebhookState
-from app.sync.apply import apply_interface_file
-from app.sync.versions import approve_version, dump_mapping
+from app.models.enums import RunStatus, RunTrigger, WebhookState
+from app.sync.versions import dump_mapping
 from app.web import WebState
 from tests.connectors.conformance.harness_sql import server_database
 from tests.factories import World
@@ -39,7 +34,7 @@ from tests.sync.engine.pg_kit import (
 )
 from tests.sync.engine.runner_kit import TOKEN, Portal
 from tests.webhooks.kit import WebhookInterface, stored
-from tests.webhooks.live import SANDBOX, LiveHubsync, eventually, live_hubsync
+from tests.webhooks.live import SANDBOX, LiveHubsync, eventually, live_hubsync, webhook_interface
 
 pytestmark = pytest.mark.database
 DEBOUNCE_S = 2.0  # the default: a burst of edits well within it becomes one run
@@ -90,19 +85,7 @@ async def add_interface(
         "hubspot": {"base_url": portal_url, "access_token": TOKEN},
         "mapping": yaml.safe_load(dump_mapping(mapping())),
     })  # fmt: skip
-    operator = Actor.system("test")
-    applied = await apply_interface_file(db, actor=operator, box=web.secret_box, text=text,
-                                         environ={})  # fmt: skip
-    await approve_version(db, actor=operator, version_id=applied.version.id)
-    interface = await db.get(Interface, applied.interface.id)
-    hubspot = await db.get(Connection, applied.interface.hubspot_connection_id)
-    assert interface is not None
-    assert hubspot is not None
-    hubspot.config = {**hubspot.config, "portal_id": SANDBOX.portal_id}  # as OAuth stores it
-    interface.state = InterfaceState.active
-    interface.next_run_at = utcnow() + timedelta(days=1)  # only webhooks start runs here
-    await db.commit()
-    return interface.id
+    return await webhook_interface(db, web, text)
 
 
 @pytest.fixture
